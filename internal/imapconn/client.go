@@ -1,0 +1,115 @@
+package imapconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Client is an authenticated go-imap client with its server's capabilities.
+type Client struct {
+	*imapclient.Client
+	Caps imap.CapSet
+	cfg  *Config
+}
+
+// Connect dials cfg's server, negotiates TLS and logs in.
+func Connect(ctx context.Context, cfg *Config, log *slog.Logger) (*Client, error) {
+	conn, br, greeting, err := dial(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	c := imapclient.New(newGreetedConn(conn, br, greeting), &imapclient.Options{})
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := c.WaitGreeting(); err != nil {
+		c.Close()
+		return nil, explainDial(cfg, err)
+	}
+	if c.State() != imap.ConnStateAuthenticated {
+		if err := login(c, cfg); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	caps := c.Caps()
+	if caps == nil {
+		c.Close()
+		return nil, &Error{Class: Transient, Op: "capability", Err: errors.New("no capabilities")}
+	}
+	return &Client{Client: c, Caps: caps, cfg: cfg}, nil
+}
+
+func login(c *imapclient.Client, cfg *Config) error {
+	mech, err := saslClient(cfg)
+	if err != nil {
+		return &Error{Class: Fatal, Op: "login", Err: err}
+	}
+	if mech == nil {
+		if c.Caps().Has(imap.CapLoginDisabled) {
+			return &Error{Class: Auth, Op: "login as " + cfg.label(), Err: errors.New(
+				"the server refuses LOGIN on this connection (LOGINDISABLED): use --security tls or ssl, or a SASL mechanism it offers")}
+		}
+		err = c.Login(cfg.User, cfg.Password.Reveal()).Wait()
+	} else {
+		name, _, _ := mech.Start()
+		if !c.Caps().Has(imap.Cap("AUTH=" + name)) {
+			return &Error{Class: Auth, Op: "login as " + cfg.label(), Err: fmt.Errorf(
+				"the server does not offer AUTH=%s (it offers %s)", name, authMechs(c.Caps()))}
+		}
+		err = c.Authenticate(mech)
+	}
+	if err != nil {
+		return loginError(cfg, err)
+	}
+	return nil
+}
+
+// loginError classifies a failed login: a NO is an authentication failure
+// unless the server says it is temporary.
+func loginError(cfg *Config, err error) error {
+	e := Classify(err, false)
+	var ie *imap.Error
+	if errors.As(err, &ie) && e.Class == Fatal {
+		e.Class = Auth
+	}
+	e.Op = "login as " + cfg.label()
+	return e
+}
+
+func authMechs(caps imap.CapSet) string {
+	var mechs []string
+	for c := range caps {
+		if s := string(c); strings.HasPrefix(s, "AUTH=") {
+			mechs = append(mechs, strings.TrimPrefix(s, "AUTH="))
+		}
+	}
+	if len(mechs) == 0 {
+		return "none"
+	}
+	return strings.Join(mechs, ", ")
+}
+
+// Label names the account: `target "terry" at host:143`.
+func (c *Client) Label() string { return c.cfg.label() }
+
+// Close logs out politely, then closes the connection.
+func (c *Client) Close() error {
+	done := make(chan struct{})
+	go func() {
+		c.Client.Logout().Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-c.Client.Closed():
+	case <-time.After(5 * time.Second):
+	}
+	return c.Client.Close()
+}
