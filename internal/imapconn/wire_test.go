@@ -1,0 +1,153 @@
+package imapconn
+
+import (
+	"bufio"
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+func TestMailboxEncoding(t *testing.T) {
+	tests := []struct{ utf8, mutf7 string }{
+		{"INBOX", "INBOX"},
+		{"R&D", "R&-D"},
+		{"Entwürfe", "Entw&APw-rfe"},
+		{"已发送", "&XfJT0ZAB-"},
+		{"Borttaget/Skräp & mer", "Borttaget/Skr&AOQ-p &- mer"},
+		{"~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
+	}
+	for _, tt := range tests {
+		if got := encodeMailbox(tt.utf8); got != tt.mutf7 {
+			t.Errorf("encodeMailbox(%q) = %q, want %q", tt.utf8, got, tt.mutf7)
+		}
+		if got, err := decodeMailbox(tt.mutf7); err != nil || got != tt.utf8 {
+			t.Errorf("decodeMailbox(%q) = %q, %v; want %q", tt.mutf7, got, err, tt.utf8)
+		}
+	}
+}
+
+func FuzzMailboxEncoding(f *testing.F) {
+	for _, s := range []string{"INBOX", "R&D", "已发送", "a&b&-c", "😀 emoji"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		enc := encodeMailbox(s)
+		for i := 0; i < len(enc); i++ {
+			if enc[i] < 0x20 || enc[i] > 0x7e {
+				t.Fatalf("encodeMailbox(%q) = %q: not printable ASCII", s, enc)
+			}
+		}
+		dec, err := decodeMailbox(enc)
+		if err != nil || dec != s {
+			t.Fatalf("round trip %q -> %q -> %q, %v", s, enc, dec, err)
+		}
+	})
+}
+
+func TestParseAppendUID(t *testing.T) {
+	tests := []struct {
+		code string
+		uv   uint32
+		uids []imap.UID
+	}{
+		{"APPENDUID 38505 3955", 38505, []imap.UID{3955}},
+		{"APPENDUID 1 5:8", 1, []imap.UID{5, 6, 7, 8}},
+		{"APPENDUID 7 3,9:10,12", 7, []imap.UID{3, 9, 10, 12}},
+		{"appenduid 7 3", 7, []imap.UID{3}},
+		{"APPENDUID 7", 0, nil},
+		{"APPENDUID x 3", 0, nil},
+		{"APPENDUID 7 0", 0, nil},
+		{"APPENDUID 7 9:3", 0, nil},
+		{"TRYCREATE", 0, nil},
+	}
+	for _, tt := range tests {
+		uv, uids := parseAppendUID(tt.code)
+		if uv != tt.uv || len(uids) != len(tt.uids) {
+			t.Errorf("parseAppendUID(%q) = %d %v, want %d %v", tt.code, uv, uids, tt.uv, tt.uids)
+			continue
+		}
+		for i := range uids {
+			if uids[i] != tt.uids[i] {
+				t.Errorf("parseAppendUID(%q) = %v, want %v", tt.code, uids, tt.uids)
+			}
+		}
+	}
+}
+
+func TestReadResponseSkipsLiterals(t *testing.T) {
+	in := "* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\nA1 OK done\r\n"
+	br := bufio.NewReader(strings.NewReader(in))
+	got, err := readResponse(br)
+	if err != nil || got != "* 1 FETCH (BODY[] {5})" {
+		t.Fatalf("readResponse = %q, %v", got, err)
+	}
+	got, err = readResponse(br)
+	if err != nil || got != "A1 OK done" {
+		t.Fatalf("readResponse = %q, %v", got, err)
+	}
+}
+
+func TestClassifyStatus(t *testing.T) {
+	tests := []struct {
+		typ, code, text string
+		item            bool
+		want            Class
+	}{
+		{"NO", "AUTHENTICATIONFAILED", "Authentication failed.", false, Auth},
+		{"NO", "UNAVAILABLE", "Try later", false, Transient},
+		{"NO", "OVERQUOTA", "Quota exceeded", true, Transient},
+		{"NO", "", "Request is throttled. Suggested Backoff Time: 500 milliseconds", true, Transient},
+		{"NO", "", "Too many simultaneous connections", false, Transient},
+		{"BYE", "", "Server shutting down", false, Transient},
+		{"NO", "TOOBIG", "Message too large", true, Item},
+		{"NO", "", "Invalid message", true, Item},
+		{"NO", "", "Mailbox doesn't exist", false, Fatal},
+		{"BAD", "", "Syntax error", true, Fatal},
+	}
+	for _, tt := range tests {
+		if got := classifyStatus(tt.typ, tt.code, tt.text, tt.item); got != tt.want {
+			t.Errorf("classifyStatus(%s [%s] %q, item=%v) = %v, want %v", tt.typ, tt.code, tt.text, tt.item, got, tt.want)
+		}
+	}
+	e := Classify(&imap.Error{Type: imap.StatusResponseTypeNo, Text: "Request is throttled. Suggested Backoff Time: 1500 milliseconds"}, false)
+	if e.Class != Transient || e.Backoff.Milliseconds() != 1500 {
+		t.Errorf("throttle hint: got %v %v", e.Class, e.Backoff)
+	}
+}
+
+// The trace must never show a password, a SASL exchange or a message body.
+func TestTraceRedacts(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: LevelTrace}))
+	tr := &tracer{log: log}
+	tr.in.server = true
+	client := func(s string) { tr.feed(&tr.out, []byte(s)) }
+	server := func(s string) { tr.feed(&tr.in, []byte(s)) }
+	client("A1 LOGIN \"terry*admin\" \"s3cret-pass\"\r\n")
+	server("A1 NO [AUTHENTICATIONFAILED] failed\r\n")
+	client("A2 AUTHENTICATE PLAIN AHRlcnJ5AHMzY3JldC1wYXNz\r\n")
+	server("+ c2VydmVyLWNoYWxsZW5nZQ==\r\n")
+	client("dGVycnkAczNjcmV0LXBhc3M=\r\n")
+	server("A2 OK done\r\n")
+	client("A3 APPEND \"INBOX\" (\\Seen) {26+}\r\nSubject: top-secret-")
+	client("body\r\n\r\n\r\n")
+	server("* 1 FETCH (BODY[] {12}\r\nsecret-reply)\r\n")
+	got := out.String()
+	for _, secret := range []string{"s3cret-pass", "AHRlcnJ5", "dGVycnkAczNj", "top-secret", "c2VydmVy", "secret-reply"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("trace shows %q:\n%s", secret, got)
+		}
+	}
+	for _, want := range []string{"A1 LOGIN [redacted]", "A2 AUTHENTICATE PLAIN [redacted]", "[26 bytes not traced]", "A3 APPEND", "+ [challenge redacted]", "A2 OK done"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trace lacks %q:\n%s", want, got)
+		}
+	}
+}
