@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/imapmigrate/imapmigrate/internal/syncer"
+)
+
+// Mailbox is the sync state of one mailbox pair. It implements
+// syncer.State.
+type Mailbox struct {
+	s  *Store
+	id int64
+
+	mu      sync.Mutex
+	folders map[string]int64 // source name → folder id
+}
+
+var _ syncer.State = (*Mailbox)(nil)
+
+// Mailbox returns the state of the mailbox pair named by key, creating it.
+func (s *Store) Mailbox(ctx context.Context, key string) (*Mailbox, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO mailbox (key, created_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, now()); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	m := &Mailbox{s: s, folders: make(map[string]int64)}
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM mailbox WHERE key = ?`, key).Scan(&m.id); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return m, nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// folderID returns the id of a source folder's row, creating it when
+// create is set (else 0 when there is none).
+func (m *Mailbox) folderID(ctx context.Context, q execer, source, target string, create bool) (int64, error) {
+	m.mu.Lock()
+	id, ok := m.folders[source]
+	m.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	err := q.QueryRowContext(ctx, `SELECT id FROM folder WHERE mailbox_id = ? AND source_name = ?`, m.id, source).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if !create {
+			return 0, nil
+		}
+		err = q.QueryRowContext(ctx, `INSERT INTO folder (mailbox_id, source_name, target_name) VALUES (?, ?, ?) RETURNING id`, m.id, source, target).Scan(&id)
+	}
+	if err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	m.folders[source] = id
+	m.mu.Unlock()
+	return id, nil
+}
+
+func (m *Mailbox) Folder(ctx context.Context, source string) (*syncer.FolderState, error) {
+	f := &syncer.FolderState{Source: source}
+	var lastSync sql.NullString
+	err := m.s.db.QueryRowContext(ctx, `SELECT target_name, source_uidvalidity, target_uidvalidity, last_uid, source_uidnext, highest_modseq, target_uidnext, last_sync
+		FROM folder WHERE mailbox_id = ? AND source_name = ?`, m.id, source).
+		Scan(&f.Target, &f.SourceUIDValidity, &f.TargetUIDValidity, &f.LastUID, &f.SourceUIDNext, &f.HighestModSeq, &f.TargetUIDNext, &lastSync)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state of folder %q: %w", source, err)
+	}
+	if lastSync.Valid {
+		f.LastSync, _ = time.Parse(time.RFC3339Nano, lastSync.String)
+	}
+	return f, nil
+}
+
+func (m *Mailbox) SaveFolder(ctx context.Context, f *syncer.FolderState) error {
+	return m.tx(ctx, func(tx *sql.Tx) error { return m.saveFolder(ctx, tx, f) })
+}
+
+func (m *Mailbox) saveFolder(ctx context.Context, tx *sql.Tx, f *syncer.FolderState) error {
+	id, err := m.folderID(ctx, tx, f.Source, f.Target, true)
+	if err != nil {
+		return err
+	}
+	var lastSync any
+	if !f.LastSync.IsZero() {
+		lastSync = f.LastSync.UTC().Format(time.RFC3339Nano)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE folder SET target_name = ?, source_uidvalidity = ?, target_uidvalidity = ?, last_uid = ?,
+		source_uidnext = ?, highest_modseq = ?, target_uidnext = ?, last_sync = COALESCE(?, last_sync) WHERE id = ?`,
+		f.Target, f.SourceUIDValidity, f.TargetUIDValidity, f.LastUID, f.SourceUIDNext, f.HighestModSeq, f.TargetUIDNext, lastSync, id)
+	return err
+}
+
+func (m *Mailbox) ResetFolder(ctx context.Context, source string) error {
+	return m.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM folder WHERE mailbox_id = ? AND source_name = ?`, m.id, source)
+		m.mu.Lock()
+		delete(m.folders, source)
+		m.mu.Unlock()
+		return err
+	})
+}
+
+func (m *Mailbox) Messages(ctx context.Context, source string) (map[imap.UID]syncer.Message, error) {
+	out := make(map[imap.UID]syncer.Message)
+	id, err := m.folderID(ctx, m.s.db, source, "", false)
+	if err != nil || id == 0 {
+		return out, err
+	}
+	rows, err := m.s.db.QueryContext(ctx, `SELECT source_uid, target_uid, flags, size FROM message WHERE folder_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var msg syncer.Message
+		var flags string
+		if err := rows.Scan(&msg.SourceUID, &msg.TargetUID, &flags, &msg.Size); err != nil {
+			return nil, err
+		}
+		msg.Flags = syncer.SplitFlags(flags)
+		out[msg.SourceUID] = msg
+	}
+	return out, rows.Err()
+}
+
+func (m *Mailbox) Skipped(ctx context.Context, source string) (map[imap.UID]syncer.Skip, error) {
+	out := make(map[imap.UID]syncer.Skip)
+	id, err := m.folderID(ctx, m.s.db, source, "", false)
+	if err != nil || id == 0 {
+		return out, err
+	}
+	rows, err := m.s.db.QueryContext(ctx, `SELECT source_uid, reason, detail, size FROM skipped WHERE folder_id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sk syncer.Skip
+		if err := rows.Scan(&sk.SourceUID, &sk.Reason, &sk.Detail, &sk.Size); err != nil {
+			return nil, err
+		}
+		out[sk.SourceUID] = sk
+	}
+	return out, rows.Err()
+}
+
+func (m *Mailbox) Pending(ctx context.Context, source string) ([]syncer.Pending, error) {
+	id, err := m.folderID(ctx, m.s.db, source, "", false)
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	rows, err := m.s.db.QueryContext(ctx, `SELECT source_uid, message_id, internal_date, size, flags, target_uidnext
+		FROM pending WHERE folder_id = ? ORDER BY source_uid`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []syncer.Pending
+	for rows.Next() {
+		var p syncer.Pending
+		var flags string
+		if err := rows.Scan(&p.SourceUID, &p.Sig.MessageID, &p.Sig.Date, &p.Sig.Size, &flags, &p.TargetUIDNext); err != nil {
+			return nil, err
+		}
+		p.Flags = syncer.SplitFlags(flags)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (m *Mailbox) AddPending(ctx context.Context, source string, ps []syncer.Pending) error {
+	return m.tx(ctx, func(tx *sql.Tx) error {
+		id, err := m.folderID(ctx, tx, source, "", true)
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pending (folder_id, source_uid, message_id, internal_date, size, flags, target_uidnext) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, p := range ps {
+			if _, err := stmt.ExecContext(ctx, id, p.SourceUID, p.Sig.MessageID, p.Sig.Date, p.Sig.Size, syncer.JoinFlags(p.Flags), p.TargetUIDNext); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (m *Mailbox) Commit(ctx context.Context, f *syncer.FolderState, c syncer.Commit) error {
+	return m.tx(ctx, func(tx *sql.Tx) error {
+		id, err := m.folderID(ctx, tx, f.Source, f.Target, true)
+		if err != nil {
+			return err
+		}
+		if len(c.Copied) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO message (folder_id, source_uid, target_uid, flags, size) VALUES (?, ?, ?, ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, msg := range c.Copied {
+				if _, err := stmt.ExecContext(ctx, id, msg.SourceUID, msg.TargetUID, syncer.JoinFlags(msg.Flags), msg.Size); err != nil {
+					return err
+				}
+			}
+		}
+		if len(c.Skipped) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO skipped (folder_id, source_uid, reason, detail, size) VALUES (?, ?, ?, ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, sk := range c.Skipped {
+				if _, err := stmt.ExecContext(ctx, id, sk.SourceUID, string(sk.Reason), sk.Detail, sk.Size); err != nil {
+					return err
+				}
+			}
+		}
+		if len(c.Done) > 0 {
+			stmt, err := tx.PrepareContext(ctx, `DELETE FROM pending WHERE folder_id = ? AND source_uid = ?`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, uid := range c.Done {
+				if _, err := stmt.ExecContext(ctx, id, uid); err != nil {
+					return err
+				}
+			}
+		}
+		return m.saveFolder(ctx, tx, f)
+	})
+}
+
+func (m *Mailbox) SetFlags(ctx context.Context, source string, msgs []syncer.Message) error {
+	return m.tx(ctx, func(tx *sql.Tx) error {
+		id, err := m.folderID(ctx, tx, source, "", false)
+		if err != nil || id == 0 {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `UPDATE message SET flags = ? WHERE folder_id = ? AND source_uid = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, msg := range msgs {
+			if _, err := stmt.ExecContext(ctx, syncer.JoinFlags(msg.Flags), id, msg.SourceUID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (m *Mailbox) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := m.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		// The folder id cache may hold an id created in the rolled-back tx.
+		m.mu.Lock()
+		m.folders = make(map[string]int64)
+		m.mu.Unlock()
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}

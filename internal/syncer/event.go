@@ -1,0 +1,23 @@
+package syncer
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	FolderStarted  EventKind = iota // Total, TotalBytes: what this pass will copy
+	MessagesCopied                  // Messages, Bytes just copied
+	FolderDone                      // the folder's pass ended (Err set if it failed)
+	Retrying                        // a transient error; Err says which, the folder resumes
+)
+
+// Event is a progress report. Events of one folder arrive in order; events
+// of different folders interleave.
+type Event struct {
+	Kind       EventKind
+	Folder     string // source folder name
+	Messages   int
+	Bytes      int64
+	Total      int
+	TotalBytes int64
+	Err        error
+}

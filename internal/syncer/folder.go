@@ -1,0 +1,459 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/imapmigrate/imapmigrate/internal/folders"
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+)
+
+// meta is what the copy decision needs about a source message.
+type meta struct {
+	uid   imap.UID
+	flags []imap.Flag
+	date  time.Time
+	size  int64
+}
+
+// window is how many candidate messages are planned at once; it bounds the
+// memory a large folder needs.
+const window = 2000
+
+// folderRun is the state of one folder's pass.
+type folderRun struct {
+	w      *worker
+	m      folders.Mapping
+	fr     *FolderResult
+	st     *FolderState
+	mapped map[imap.UID]Message
+	skip   map[imap.UID]Skip
+	flags  flagFilter
+	// nextTarget is the lower bound of the target's UIDNEXT for the next
+	// intent: any message we append from now on gets a UID ≥ it.
+	nextTarget imap.UID
+	// targetIndex holds the target's unmapped messages by signature, when
+	// the map is being rebuilt.
+	targetIndex map[Signature][]targetMsg
+}
+
+// syncFolder runs one pass over a folder (DESIGN §5). It can be called again
+// after any error: everything it needs is re-read from the state.
+func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderResult) error {
+	r := w.r
+	srcCondstore := w.src.Caps.Has(imap.CapCondStore)
+	sel, err := w.src.Select(m.Source.Name, &imap.SelectOptions{ReadOnly: true, CondStore: srcCondstore}).Wait()
+	if err != nil {
+		return fmt.Errorf("examine source %q: %w", m.Source.Name, err)
+	}
+	fr.SourceMessages = int(sel.NumMessages)
+	st, err := r.s.State.Folder(ctx, m.Source.Name)
+	if err != nil {
+		return err
+	}
+	if r.opts.DryRun {
+		return w.dryRun(ctx, m, fr, st)
+	}
+	tsel, err := w.tgt.Select(m.Target, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("select target %q: %w", m.Target, err)
+	}
+	f := &folderRun{w: w, m: m, fr: fr, st: st, flags: newFlagFilter(tsel.PermanentFlags)}
+
+	rebuild := false
+	if st != nil && (st.SourceUIDValidity != sel.UIDValidity || st.TargetUIDValidity != tsel.UIDValidity) {
+		r.s.Log.Warn("UIDVALIDITY changed: rebuilding the map by signature", "mailbox", m.Source.Name,
+			"source_old", st.SourceUIDValidity, "source_new", sel.UIDValidity, "target_old", st.TargetUIDValidity, "target_new", tsel.UIDValidity)
+		if err := r.s.State.ResetFolder(ctx, m.Source.Name); err != nil {
+			return err
+		}
+		st = nil
+	}
+	if st == nil {
+		st = &FolderState{Source: m.Source.Name, Target: m.Target, SourceUIDValidity: sel.UIDValidity,
+			TargetUIDValidity: tsel.UIDValidity, TargetUIDNext: tsel.UIDNext}
+		rebuild = tsel.NumMessages > 0
+		if err := r.s.State.SaveFolder(ctx, st); err != nil {
+			return err
+		}
+	}
+	st.Target = m.Target
+	f.st = st
+	f.nextTarget = max(st.TargetUIDNext, tsel.UIDNext)
+
+	pending, err := r.s.State.Pending(ctx, m.Source.Name)
+	if err != nil {
+		return err
+	}
+	if f.mapped, err = r.s.State.Messages(ctx, m.Source.Name); err != nil {
+		return err
+	}
+	if f.skip, err = r.s.State.Skipped(ctx, m.Source.Name); err != nil {
+		return err
+	}
+	r.items.Add(int64(len(f.mapped)))
+
+	unchanged := !rebuild && len(pending) == 0 && st.SourceUIDNext == sel.UIDNext && st.SourceUIDNext != 0 &&
+		srcCondstore && sel.HighestModSeq != 0 && st.HighestModSeq == sel.HighestModSeq
+	if unchanged {
+		fr.Unchanged = true
+		r.emit(Event{Kind: FolderStarted, Folder: m.Source.Name})
+		return nil
+	}
+	if len(pending) > 0 {
+		if err := f.reconcile(ctx, pending); err != nil {
+			return err
+		}
+	}
+	oldLast := st.LastUID
+
+	uids, err := f.candidates(ctx)
+	if err != nil {
+		return err
+	}
+	r.emit(Event{Kind: FolderStarted, Folder: m.Source.Name, Total: len(uids)})
+	for start := 0; start < len(uids); start += window {
+		batch := uids[start:min(start+window, len(uids))]
+		metas, err := f.fetchMeta(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if rebuild {
+			if metas, err = f.matchExisting(ctx, metas); err != nil {
+				return err
+			}
+		}
+		if err := f.copy(ctx, metas); err != nil {
+			return err
+		}
+	}
+	if oldLast > 0 {
+		if err := f.syncFlags(ctx, oldLast, srcCondstore && st.HighestModSeq != 0); err != nil {
+			return err
+		}
+	}
+	// Every candidate is settled: the folder is in step up to UIDNEXT.
+	st.LastUID = max(st.LastUID, sel.UIDNext-1)
+	st.SourceUIDNext = sel.UIDNext
+	st.HighestModSeq = sel.HighestModSeq
+	st.TargetUIDNext = f.nextTarget
+	st.LastSync = time.Now()
+	return r.s.State.SaveFolder(context.WithoutCancel(ctx), st)
+}
+
+// candidates returns the source UIDs above LastUID not yet copied or skipped.
+func (f *folderRun) candidates(ctx context.Context) ([]imap.UID, error) {
+	var set imap.UIDSet
+	set.AddRange(f.st.LastUID+1, 0)
+	data, err := f.w.src.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("search source %q: %w", f.m.Source.Name, err)
+	}
+	var out []imap.UID
+	for _, uid := range data.AllUIDs() {
+		if uid <= f.st.LastUID {
+			continue // "n:*" includes the last message even when its UID < n
+		}
+		if _, ok := f.mapped[uid]; ok {
+			continue
+		}
+		if _, ok := f.skip[uid]; ok {
+			continue
+		}
+		out = append(out, uid)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// fetchMeta reads flags, date and size of the given messages.
+func (f *folderRun) fetchMeta(ctx context.Context, uids []imap.UID) ([]meta, error) {
+	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true})
+	var out []meta
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			cmd.Close()
+			return nil, err
+		}
+		if buf.UID == 0 {
+			continue
+		}
+		out = append(out, meta{uid: buf.UID, flags: withoutRecent(buf.Flags), date: buf.InternalDate, size: buf.RFC822Size})
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetch source %q: %w", f.m.Source.Name, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
+	return out, nil
+}
+
+func withoutRecent(flags []imap.Flag) []imap.Flag {
+	out := flags[:0:0]
+	for _, fl := range flags {
+		if fl != flagRecent {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+// copy copies the given messages: the ones that must be skipped are
+// recorded, the others fetched in chunks and appended, a chunk being
+// fetched while the previous one is appended.
+func (f *folderRun) copy(ctx context.Context, metas []meta) error {
+	r := f.w.r
+	var skips []Skip
+	var todo []meta
+	for _, m := range metas {
+		switch {
+		case !r.opts.CopyDeleted && slices.Contains(m.flags, imap.FlagDeleted):
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipDeleted, Size: m.size, Detail: "flagged \\Deleted on the source (pending expunge)"})
+		case m.size > r.opts.MaxMessageSize:
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipTooLarge, Size: m.size,
+				Detail: fmt.Sprintf("%d bytes, over the %d-byte limit", m.size, r.opts.MaxMessageSize)})
+		case r.items.Add(1) > int64(r.opts.MaxItems):
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipMaxItems, Size: m.size,
+				Detail: fmt.Sprintf("over the %d-message limit of this mailbox", r.opts.MaxItems)})
+		default:
+			todo = append(todo, m)
+		}
+	}
+	if len(skips) > 0 {
+		if err := f.commit(ctx, nil, skips, nil); err != nil {
+			return err
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	plan := planChunks(todo, r.opts.ChunkMessages, r.opts.ChunkBytes)
+
+	fetchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *chunk, 1)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		for _, metas := range plan {
+			c, err := f.fetchChunk(fetchCtx, metas)
+			if err != nil {
+				fetchErr <- err
+				return
+			}
+			select {
+			case chunks <- c:
+			case <-fetchCtx.Done():
+				c.release()
+				fetchErr <- fetchCtx.Err()
+				return
+			}
+		}
+		fetchErr <- nil
+	}()
+	var err error
+	for c := range chunks {
+		if err == nil {
+			err = f.appendChunk(ctx, c)
+		}
+		c.release()
+		if err != nil {
+			cancel() // stop the fetcher; drain what it already spooled
+		}
+	}
+	if ferr := <-fetchErr; err == nil && ferr != nil {
+		err = ferr
+	}
+	return err
+}
+
+// planChunks groups messages by count and bytes; a message larger than
+// maxBytes goes alone.
+func planChunks(metas []meta, maxMsgs int, maxBytes int64) [][]meta {
+	var out [][]meta
+	var cur []meta
+	var bytes int64
+	for _, m := range metas {
+		if len(cur) > 0 && (len(cur) >= maxMsgs || bytes+m.size > maxBytes) {
+			out = append(out, cur)
+			cur, bytes = nil, 0
+		}
+		cur = append(cur, m)
+		bytes += m.size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// fetchChunk fetches and spools the bodies of a chunk.
+func (f *folderRun) fetchChunk(ctx context.Context, metas []meta) (*chunk, error) {
+	r := f.w.r
+	byUID := make(map[imap.UID]meta, len(metas))
+	uids := make([]imap.UID, len(metas))
+	for i, m := range metas {
+		byUID[m.uid] = m
+		uids[i] = m.uid
+	}
+	c := &chunk{}
+	section := &imap.FetchItemBodySection{Peek: true}
+	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+	got := make(map[imap.UID]bool, len(metas))
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var uid imap.UID
+		var sp *spooled
+		for {
+			item := msg.Next()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				m, ok := byUID[uid]
+				if uid == 0 || !ok || got[uid] {
+					io.Copy(io.Discard, it.Literal)
+					continue
+				}
+				var err error
+				sp, err = spool(it.Literal, it.Literal.Size(), m, r.opts.MemSpoolMax, r.opts.SpoolDir)
+				if err != nil {
+					cmd.Close()
+					c.release()
+					return nil, fmt.Errorf("fetch source %q uid %d: %w", f.m.Source.Name, uid, err)
+				}
+			}
+		}
+		if sp != nil {
+			got[uid] = true
+			c.msgs = append(c.msgs, sp)
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		c.release()
+		return nil, fmt.Errorf("fetch source %q: %w", f.m.Source.Name, err)
+	}
+	sort.Slice(c.msgs, func(i, j int) bool { return c.msgs[i].meta.uid < c.msgs[j].meta.uid })
+	for _, m := range metas {
+		if !got[m.uid] {
+			c.missing = append(c.missing, m)
+		}
+	}
+	return c, ctx.Err()
+}
+
+// appendChunk is the crash-safe copy of one chunk (see doc.go):
+// intent, APPEND, record.
+func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
+	r := f.w.r
+	var skips []Skip
+	for _, m := range c.missing {
+		skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipVanished, Size: m.size, Detail: "expunged on the source during the copy"})
+	}
+	if len(c.msgs) == 0 {
+		return f.commit(ctx, nil, skips, nil)
+	}
+	// 1. Intent, durable before anything is sent.
+	intents := make([]Pending, len(c.msgs))
+	msgs := make([]imapconn.AppendMessage, len(c.msgs))
+	for i, sp := range c.msgs {
+		intents[i] = Pending{SourceUID: sp.meta.uid, Sig: sp.sig, Flags: sp.meta.flags, TargetUIDNext: f.nextTarget}
+		flags, dropped := f.flags.filter(sp.meta.flags, r.opts.CopyDeleted)
+		f.fr.KeywordsDropped += dropped
+		msgs[i] = imapconn.AppendMessage{Flags: flags, Date: sp.meta.date, Size: sp.size, Body: sp.body}
+	}
+	if err := r.s.State.AddPending(ctx, f.m.Source.Name, intents); err != nil {
+		return err
+	}
+	// 2. APPEND. From here on the outcome is recorded even if ctx ends.
+	res, err := f.w.app.Append(ctx, f.m.Target, msgs)
+	ctx = context.WithoutCancel(ctx)
+	if err != nil {
+		// Unknown outcome: the next attempt reconciles the intents.
+		return err
+	}
+	// 3. Record.
+	var copied []Message
+	var unknown []Pending
+	var bytes int64
+	for i, sp := range c.msgs {
+		switch {
+		case res.Errs[i] != nil:
+			skips = append(skips, Skip{SourceUID: sp.meta.uid, Reason: SkipRejected, Size: sp.size, Detail: res.Errs[i].Error()})
+		case res.UIDs[i] != 0 && (res.UIDValidity == 0 || res.UIDValidity == f.st.TargetUIDValidity):
+			copied = append(copied, Message{SourceUID: sp.meta.uid, TargetUID: res.UIDs[i], Flags: sp.meta.flags, Size: sp.size})
+			f.nextTarget = max(f.nextTarget, res.UIDs[i]+1)
+			bytes += sp.size
+		default:
+			unknown = append(unknown, intents[i])
+		}
+		if sp.size > r.res.BiggestMessage {
+			r.mu.Lock()
+			r.res.BiggestMessage = max(r.res.BiggestMessage, sp.size)
+			r.mu.Unlock()
+		}
+	}
+	done := c.uids()
+	if len(unknown) > 0 {
+		// No UIDPLUS: find the copies by signature, like after a crash.
+		found, err := f.findOnTarget(ctx, unknown)
+		if err != nil {
+			return err
+		}
+		for i, p := range unknown {
+			if found[i] == 0 {
+				return fmt.Errorf("append to %q: message uid %d was accepted but cannot be found on the target", f.m.Target, p.SourceUID)
+			}
+			copied = append(copied, Message{SourceUID: p.SourceUID, TargetUID: found[i], Flags: p.Flags, Size: p.Sig.Size})
+			bytes += p.Sig.Size
+		}
+	}
+	if err := f.commit(ctx, copied, skips, done); err != nil {
+		return err
+	}
+	f.fr.Copied += len(copied)
+	f.fr.Bytes += bytes
+	r.emit(Event{Kind: MessagesCopied, Folder: f.m.Source.Name, Messages: len(copied) + len(skips), Bytes: bytes})
+	return nil
+}
+
+// commit records settled messages (copied or skipped) and the intents they
+// settle. LastUID moves only at the end of a whole pass: until then the map
+// and the skipped list say what is done.
+func (f *folderRun) commit(ctx context.Context, copied []Message, skips []Skip, done []imap.UID) error {
+	for _, m := range copied {
+		f.mapped[m.SourceUID] = m
+	}
+	for _, s := range skips {
+		f.skip[s.SourceUID] = s
+		if f.fr.Skipped == nil {
+			f.fr.Skipped = make(map[SkipReason]int)
+		}
+		f.fr.Skipped[s.Reason]++
+		if len(f.fr.SkippedItems) < 1000 {
+			f.fr.SkippedItems = append(f.fr.SkippedItems, s)
+		}
+	}
+	f.st.TargetUIDNext = f.nextTarget
+	return f.w.r.s.State.Commit(context.WithoutCancel(ctx), f.st, Commit{Copied: copied, Skipped: skips, Done: done})
+}

@@ -1,0 +1,358 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/imapmigrate/imapmigrate/internal/folders"
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+)
+
+// Syncer copies one mailbox from Source to Target. It knows nothing of
+// batches: its inputs are two connection factories, the mailbox pair's
+// State, Options and an event sink.
+type Syncer struct {
+	Source, Target Conns
+	State          State
+	Options        Options
+	Log            *slog.Logger
+	// OnEvent receives progress; it is called from several goroutines and
+	// must not block for long. May be nil.
+	OnEvent func(Event)
+}
+
+// ErrAborted wraps the error that stopped a whole sync (an auth failure, or
+// no usable connection), as opposed to per-folder failures in the Result.
+var ErrAborted = errors.New("sync aborted")
+
+// Run syncs every folder once and returns what happened. A non-nil error
+// means the sync could not run (connect, login, list); per-folder failures
+// are in the Result.
+func (s *Syncer) Run(ctx context.Context) (*Result, error) {
+	start := time.Now()
+	opts := s.Options.withDefaults()
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	res := &Result{DryRun: opts.DryRun}
+	defer func() { res.Duration = time.Since(start) }()
+
+	r := &run{s: s, opts: opts, res: res}
+	w0 := &worker{r: r}
+	if err := w0.connectControl(ctx); err != nil {
+		return res, err
+	}
+	plan, err := r.plan(ctx, w0)
+	if err != nil {
+		w0.drop()
+		return res, err
+	}
+	queue, err := r.prepare(ctx, w0, plan)
+	if err != nil {
+		w0.drop()
+		return res, err
+	}
+
+	// Largest folders first, so the parallel workers finish together.
+	sort.SliceStable(queue, func(i, j int) bool { return queue[i].size > queue[j].size })
+	jobs := make(chan *folderJob)
+	var wg sync.WaitGroup
+	workers := min(opts.ParallelFolders, max(1, len(queue)))
+	for i := 0; i < workers; i++ {
+		w := w0
+		if i > 0 {
+			w = &worker{r: r}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer w.drop()
+			for job := range jobs {
+				w.runFolder(ctx, job)
+			}
+		}()
+	}
+	for _, job := range queue {
+		if r.aborted() != nil {
+			job.res.Error = "not synced: " + r.aborted().Error()
+			continue
+		}
+		select {
+		case jobs <- job:
+		case <-ctx.Done():
+			job.res.Error = "not synced: interrupted"
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for _, f := range r.results {
+		res.add(f)
+	}
+	if err := r.aborted(); err != nil {
+		return res, fmt.Errorf("%w: %w", ErrAborted, err)
+	}
+	return res, ctx.Err()
+}
+
+// run is the shared state of one Run.
+type run struct {
+	s    *Syncer
+	opts Options
+	res  *Result
+
+	mu       sync.Mutex
+	results  []*FolderResult
+	abortErr error
+	items    atomic.Int64 // messages accounted for in this mailbox, for MaxItems
+
+	targetDelim rune
+}
+
+func (r *run) abort(err error) {
+	r.mu.Lock()
+	if r.abortErr == nil {
+		r.abortErr = err
+	}
+	r.mu.Unlock()
+}
+
+func (r *run) aborted() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.abortErr
+}
+
+func (r *run) emit(e Event) {
+	if r.s.OnEvent != nil {
+		r.s.OnEvent(e)
+	}
+}
+
+func (r *run) addResult(f *FolderResult) {
+	r.mu.Lock()
+	r.results = append(r.results, f)
+	r.mu.Unlock()
+}
+
+type folderJob struct {
+	m    folders.Mapping
+	res  *FolderResult
+	size int64 // messages, from STATUS, for ordering
+}
+
+// plan lists both sides and maps the folders.
+func (r *run) plan(ctx context.Context, w *worker) ([]folders.Mapping, error) {
+	src, err := listFolders(w.src)
+	if err != nil {
+		return nil, fmt.Errorf("list source folders: %w", err)
+	}
+	tgt, err := listFolders(w.tgt)
+	if err != nil {
+		return nil, fmt.Errorf("list target folders: %w", err)
+	}
+	r.targetDelim = '/'
+	for _, f := range tgt {
+		if f.Delim != 0 {
+			r.targetDelim = f.Delim
+			break
+		}
+	}
+	if len(tgt) == 0 {
+		// No folder listed at all: ask the server for its delimiter.
+		if d, err := w.tgt.List("", "", nil).Collect(); err == nil && len(d) == 1 && d[0].Delim != 0 {
+			r.targetDelim = d[0].Delim
+		}
+	}
+	plan, err := folders.Plan(src, tgt, r.targetDelim, folders.Options{UserRoot: r.opts.UserRoot, Exclude: r.opts.Exclude})
+	if err != nil {
+		return nil, &imapconn.Error{Class: imapconn.Fatal, Op: "map folders", Err: err}
+	}
+	return plan, nil
+}
+
+func listFolders(c *imapconn.Client) ([]folders.Folder, error) {
+	var opts *imap.ListOptions
+	if c.Caps.Has(imap.CapListExtended) {
+		opts = &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: c.Caps.Has(imap.CapSpecialUse)}
+	}
+	list, err := c.List("", "*", opts).Collect()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]folders.Folder, 0, len(list))
+	for _, l := range list {
+		f := folders.FolderFromList(l.Mailbox, l.Delim, l.Attrs)
+		if opts == nil {
+			f.Subscribed = true // unknown without LIST-EXTENDED: subscribe everything
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// prepare creates and subscribes target folders, in plan order (parents
+// first), and returns the folders to sync.
+func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([]*folderJob, error) {
+	var queue []*folderJob
+	for _, m := range plan {
+		fr := &FolderResult{Source: m.Source.Name, Target: m.Target, SpecialUse: strings.TrimPrefix(string(m.SpecialUse), `\`), Excluded: m.Excluded}
+		if m.Excluded != "" {
+			r.addResult(fr)
+			continue
+		}
+		if m.Create && !r.opts.DryRun {
+			err := w.tgt.Create(m.Target, nil).Wait()
+			var ie *imap.Error
+			if err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
+				if imapconn.ClassOf(err) == imapconn.Transient {
+					return nil, fmt.Errorf("create target folder %q: %w", m.Target, err)
+				}
+				fr.Error = fmt.Sprintf("create target folder %q: %v", m.Target, err)
+				r.addResult(fr)
+				continue
+			}
+			fr.Created = err == nil
+		} else if m.Create {
+			fr.Created = true // would be
+		}
+		if !r.opts.DryRun && (m.Source.Subscribed || m.Create) {
+			if err := w.tgt.Subscribe(m.Target).Wait(); err != nil {
+				r.s.Log.Warn("subscribe target folder", "mailbox", m.Target, "err", err)
+			}
+		}
+		if !m.Sync {
+			fr.Parent = m.Source.NoSelect
+			r.addResult(fr)
+			continue
+		}
+		job := &folderJob{m: m, res: fr}
+		if st, err := w.src.Status(m.Source.Name, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil && st.NumMessages != nil {
+			job.size = int64(*st.NumMessages)
+		}
+		r.addResult(fr)
+		queue = append(queue, job)
+	}
+	return queue, nil
+}
+
+// worker syncs folders one after another over its own connections.
+type worker struct {
+	r        *run
+	src, tgt *imapconn.Client
+	app      *imapconn.Appender
+}
+
+func (w *worker) connectControl(ctx context.Context) error {
+	var err error
+	if w.src == nil {
+		if w.src, err = w.r.s.Source.Client(ctx); err != nil {
+			return err
+		}
+	}
+	if w.tgt == nil {
+		if w.tgt, err = w.r.s.Target.Client(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *worker) connect(ctx context.Context) error {
+	if err := w.connectControl(ctx); err != nil {
+		return err
+	}
+	if w.app == nil && !w.r.opts.DryRun {
+		var err error
+		if w.app, err = w.r.s.Target.Appender(ctx); err != nil {
+			return err
+		}
+		w.app.MaxBatch = w.r.opts.ChunkMessages
+	}
+	return nil
+}
+
+func (w *worker) drop() {
+	if w.src != nil {
+		w.src.Close()
+		w.src = nil
+	}
+	if w.tgt != nil {
+		w.tgt.Close()
+		w.tgt = nil
+	}
+	if w.app != nil {
+		w.app.Close()
+		w.app = nil
+	}
+}
+
+// runFolder syncs one folder, reconnecting and resuming from the committed
+// state after transient errors.
+func (w *worker) runFolder(ctx context.Context, job *folderJob) {
+	r := w.r
+	log := r.s.Log.With("mailbox", job.m.Source.Name)
+	for attempt := 1; ; attempt++ {
+		if err := r.aborted(); err != nil {
+			job.res.Error = "not synced: " + err.Error()
+			return
+		}
+		err := w.connect(ctx)
+		if err == nil {
+			err = w.syncFolder(ctx, job.m, job.res)
+		}
+		if err == nil {
+			r.emit(Event{Kind: FolderDone, Folder: job.m.Source.Name})
+			return
+		}
+		if ctx.Err() != nil {
+			job.res.Error = "interrupted"
+			r.emit(Event{Kind: FolderDone, Folder: job.m.Source.Name, Err: ctx.Err()})
+			return
+		}
+		class := imapconn.ClassOf(err)
+		if class == imapconn.Transient && attempt < r.opts.Retry.Attempts {
+			wait := backoff(r.opts.Retry, attempt, imapconn.SuggestedBackoff(err))
+			log.Warn("transient error, resuming", "err", err, "attempt", attempt, "wait", wait)
+			r.emit(Event{Kind: Retrying, Folder: job.m.Source.Name, Err: err})
+			w.drop()
+			r.mu.Lock()
+			r.res.Reconnects++
+			r.mu.Unlock()
+			select {
+			case <-time.After(wait):
+				continue
+			case <-ctx.Done():
+				job.res.Error = "interrupted"
+				return
+			}
+		}
+		if class == imapconn.Auth {
+			r.abort(err)
+		}
+		log.Error("folder failed", "err", err)
+		job.res.Error = err.Error()
+		w.drop()
+		r.emit(Event{Kind: FolderDone, Folder: job.m.Source.Name, Err: err})
+		return
+	}
+}
+
+// backoff is exponential with full jitter, at least what the server asked.
+func backoff(p Retry, attempt int, suggested time.Duration) time.Duration {
+	d := p.Base << min(attempt-1, 20)
+	if d > p.Max || d <= 0 {
+		d = p.Max
+	}
+	d = d/2 + rand.N(d/2+1)
+	return max(d, suggested)
+}
