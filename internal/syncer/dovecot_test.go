@@ -79,6 +79,14 @@ func (p *pair) sync(t *testing.T, opts syncer.Options) *syncer.Result {
 }
 
 func (p *pair) trySync(t *testing.T, opts syncer.Options, src, tgt *imapconn.Config) (*syncer.Result, error) {
+	return p.run(t, opts, src, tgt, nil)
+}
+
+func (p *pair) trySyncState(t *testing.T, opts syncer.Options, wrap func(syncer.State) syncer.State) (*syncer.Result, error) {
+	return p.run(t, opts, p.sourceConfig(), p.targetConfig(), wrap)
+}
+
+func (p *pair) run(t *testing.T, opts syncer.Options, src, tgt *imapconn.Config, wrap func(syncer.State) syncer.State) (*syncer.Result, error) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, p.statePath)
@@ -94,8 +102,12 @@ func (p *pair) trySync(t *testing.T, opts syncer.Options, src, tgt *imapconn.Con
 	if opts.Retry.Base == 0 {
 		opts.Retry.Base = 10 * time.Millisecond
 	}
+	var state syncer.State = mbox
+	if wrap != nil {
+		state = wrap(mbox)
+	}
 	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src, Log: log}, Target: &imapconn.Factory{Config: tgt, Log: log},
-		State: mbox, Options: opts, Log: log}
+		State: state, Options: opts, Log: log}
 	return s.Run(ctx)
 }
 
