@@ -118,7 +118,15 @@ func classifyStatus(typ, code, text string, item bool) Class {
 	switch strings.ToUpper(code) {
 	case "AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED":
 		return Auth
-	case "UNAVAILABLE", "INUSE", "LIMIT", "OVERQUOTA", "SERVERBUG", "THROTTLED":
+	case "UNAVAILABLE", "INUSE", "OVERQUOTA", "SERVERBUG", "THROTTLED":
+		return Transient
+	case "LIMIT":
+		// RFC 5530: an artificial limit. On APPEND it is the message's
+		// (Dovecot: "Mail size is larger than the maximum size"); elsewhere
+		// it is the session's (too many connections).
+		if item {
+			return Item
+		}
 		return Transient
 	case "TOOBIG", "PARSE", "CANNOT", "CORRUPTION", "UNKNOWN-CTE":
 		if item {

@@ -107,6 +107,8 @@ func TestClassifyStatus(t *testing.T) {
 		{"NO", "", "Too many simultaneous connections", false, Transient},
 		{"BYE", "", "Server shutting down", false, Transient},
 		{"NO", "TOOBIG", "Message too large", true, Item},
+		{"NO", "LIMIT", "Mail size is larger than the maximum size allowed by server configuration", true, Item},
+		{"NO", "LIMIT", "Maximum number of connections from user+IP exceeded", false, Transient},
 		{"NO", "", "Invalid message", true, Item},
 		{"NO", "", "Mailbox doesn't exist", false, Fatal},
 		{"BAD", "", "Syntax error", true, Fatal},

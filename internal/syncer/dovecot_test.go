@@ -34,11 +34,16 @@ func newPair(t *testing.T, srcSep, tgtSep rune) *pair {
 }
 
 func newPairLayout(t *testing.T, srcSep rune, srcLayout string, tgtSep rune) *pair {
+	return newPairConfig(t, srcSep, srcLayout, tgtSep, "")
+}
+
+// newPairConfig adds tgtExtra to the target's dovecot.conf.
+func newPairConfig(t *testing.T, srcSep rune, srcLayout string, tgtSep rune, tgtExtra string) *pair {
 	t.Helper()
 	ca := testenv.NewTestCA(t)
 	p := &pair{srcUser: "terry.adams", tgtUser: "terrya@new.example", statePath: filepath.Join(t.TempDir(), "state.db")}
 	p.src = testenv.StartDovecot(t, testenv.DovecotOptions{Separator: srcSep, Layout: srcLayout, CA: ca, Users: map[string]string{p.srcUser: "old-pass"}})
-	p.tgt = testenv.StartDovecot(t, testenv.DovecotOptions{Separator: tgtSep, CA: ca, Users: map[string]string{p.tgtUser: "new-pass"}})
+	p.tgt = testenv.StartDovecot(t, testenv.DovecotOptions{Separator: tgtSep, ExtraConfig: tgtExtra, CA: ca, Users: map[string]string{p.tgtUser: "new-pass"}})
 	return p
 }
 
