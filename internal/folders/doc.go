@@ -94,7 +94,9 @@
 // a use is the target folder with that attribute, else a top-level target
 // folder (below the prefix) with a well-known name for it, else none: then
 // nothing moves and the folder keeps its translated name (Mapping.SpecialUse
-// set, so that it can be created with CREATE-SPECIAL-USE).
+// set, so that it can be created with CREATE-SPECIAL-USE; not for \All and
+// \Flagged, which are virtual folders on most servers: such a source folder
+// is an ordinary folder unless the target has a folder of that use).
 //
 // Of the selectable, not excluded source folders of one use, one is chosen,
 // and only it is mapped onto the target folder of that use:

@@ -32,6 +32,9 @@ func Plan(source, target []Folder, targetDelim rune, opts Options) ([]Mapping, e
 	p.exclude()
 	for _, e := range p.entries {
 		e.tp = p.naturalTarget(e.path)
+		if p.inboxNote != "" && len(e.path) > 1 && e.path[0] == "INBOX" {
+			e.m.Note = p.inboxNote
+		}
 	}
 	p.assignSpecialUses()
 	p.reroot()
@@ -44,7 +47,10 @@ func Plan(source, target []Folder, targetDelim rune, opts Options) ([]Mapping, e
 	p.setCreate()
 	err = p.collisions()
 
-	slices.SortStableFunc(p.entries, p.compare)
+	for _, e := range p.entries {
+		e.key = strings.Split(canonInbox(e.m.Target, p.delim), p.sep)
+	}
+	slices.SortStableFunc(p.entries, compareEntries)
 	out := make([]Mapping, len(p.entries))
 	for i, e := range p.entries {
 		out[i] = e.m
@@ -70,9 +76,10 @@ type entry struct {
 	path     []string   // levels below the source mailbox root, unescaped; INBOX spelt "INBOX"
 	use      SpecialUse // detected on the source: attribute, else well-known top-level name
 	tp       tpath
-	tpOK     bool // tp describes m.Target (false: a remapped target outside the prefix)
-	remapped bool // m.Target is the target's existing special-use folder
-	parent   bool // needed as the parent of a migrated folder
+	tpOK     bool     // tp describes m.Target (false: a remapped target outside the prefix)
+	remapped bool     // m.Target is the target's existing special-use folder
+	parent   bool     // needed as the parent of a migrated folder
+	key      []string // target levels, for sorting
 }
 
 type planner struct {
@@ -356,15 +363,19 @@ func (p *planner) assignSpecialUses() {
 			slices.Sort(names)
 			return names
 		}
-		winner, target := identity(free(byAttr[use]))
-		if winner == nil {
-			if attr := free(byAttr[use]); len(attr) > 0 {
-				target = attr[0]
-			} else if winner, target = identity(free(byName[use])); winner == nil {
-				if named := free(byName[use]); len(named) > 0 {
-					target = named[0]
-				}
+		attr, named := free(byAttr[use]), free(byName[use])
+		winner, target := identity(attr)
+		switch {
+		case winner != nil: // one already has the name of the target's folder
+		case len(attr) > 0:
+			target = attr[0]
+		default:
+			if winner, target = identity(named); winner == nil && len(named) > 0 {
+				target = named[0]
 			}
+		}
+		if target == "" && wellKnownNames[use] == nil {
+			continue // \All, \Flagged: virtual on most servers, never created as such
 		}
 		if winner == nil {
 			winner = cands[0]
@@ -427,7 +438,7 @@ func (p *planner) addParents() {
 			byTarget[k] = e
 		}
 	}
-	for _, e := range slices.Clone(p.entries) {
+	for _, e := range p.entries { // parents appended here are not visited: they need none
 		if !e.m.Sync || e.remapped {
 			continue
 		}
@@ -458,9 +469,6 @@ func (p *planner) setCreate() {
 		switch {
 		case e.m.Sync:
 			e.m.Create = !p.exists(e.m.Target, true)
-			if !e.tp.inbox && len(e.path) > 1 && e.path[0] == "INBOX" && p.inboxNote != "" && e.m.Note == "" {
-				e.m.Note = p.inboxNote
-			}
 		case e.parent:
 			e.m.Create = !p.exists(e.m.Target, false)
 			if e.m.Excluded != "" && e.m.Create {
@@ -511,17 +519,10 @@ func (p *planner) collisions() error {
 	return errors.Join(errs...)
 }
 
-// compare orders mappings parents before children, INBOX first, then by
-// name (without regard to case first, so that a dry run reads naturally).
-func (p *planner) compare(a, b *entry) int {
-	if c := comparePaths(p.sortKey(a), p.sortKey(b)); c != 0 {
-		return c
-	}
-	return cmp.Or(strings.Compare(a.m.Source.Name, b.m.Source.Name), strings.Compare(a.m.Excluded, b.m.Excluded))
-}
-
-func (p *planner) sortKey(e *entry) []string {
-	return strings.Split(canonInbox(e.m.Target, p.delim), p.sep)
+// compareEntries orders mappings parents before children, INBOX first, then
+// by name (without regard to case first, so that a dry run reads naturally).
+func compareEntries(a, b *entry) int {
+	return cmp.Or(comparePaths(a.key, b.key), strings.Compare(a.m.Source.Name, b.m.Source.Name), strings.Compare(a.m.Excluded, b.m.Excluded))
 }
 
 // comparePaths compares level by level: a parent sorts before its children,

@@ -247,7 +247,17 @@ func TestPlanSpecialUse(t *testing.T) {
 			`"INBOX" → "INBOX"  sync`,
 			`"[Gmail]/Sent Mail" → "Gesendete Objekte"  sync, \Sent — mapped to the target's \Sent folder`,
 			`"[Gmail]" → "[Gmail]"  parent only, create`,
-			`"[Gmail]/Starred" → "[Gmail]/Starred"  sync, create, \Flagged`,
+			`"[Gmail]/Starred" → "[Gmail]/Starred"  sync, create`,
+		},
+	}, {
+		name:   "\\All only onto a target folder of that use",
+		source: []Folder{{Name: "INBOX", Delim: '/'}, {Name: "[Gmail]/All Mail", Delim: '/', SpecialUse: UseAll}},
+		target: []Folder{{Name: "INBOX", Delim: '.'}, {Name: "INBOX.Alle Nachrichten", Delim: '.', SpecialUse: UseAll}},
+		delim:  '.',
+		opts:   Options{TargetPrefix: "INBOX."},
+		want: []string{
+			`"INBOX" → "INBOX"  sync`,
+			`"[Gmail]/All Mail" → "INBOX.Alle Nachrichten"  sync, \All — mapped to the target's \All folder`,
 		},
 	}, {
 		name:   "no target folder for the use: keeps its name, created with the use",
