@@ -13,7 +13,12 @@ import (
 const flagRecent = imap.Flag(`\Recent`)
 
 // flagFilter decides which flags the target folder can store, from its
-// PERMANENTFLAGS (RFC 3501: with none announced, every flag is permanent).
+// PERMANENTFLAGS. The standard system flags are always sent: a server
+// stores them or keeps them for the session, never refuses them, and some
+// servers omit them from PERMANENTFLAGS. Keywords are sent when the
+// target announces no PERMANENTFLAGS (RFC 3501: everything is permanent),
+// \* (any keyword), or the keyword itself; otherwise they are dropped and
+// counted (Exchange Online stores none).
 type flagFilter struct {
 	all      bool // no PERMANENTFLAGS: anything goes
 	keywords bool // \* : any keyword
@@ -31,25 +36,31 @@ func newFlagFilter(permanent []imap.Flag) flagFilter {
 	return f
 }
 
-// filter returns the flags to set on the target and how many keywords it
-// had to drop. \Recent is never set (the server owns it); \Deleted only when
+// systemFlags are the flags of RFC 3501 a client may set (lower case).
+var systemFlags = map[string]bool{`\seen`: true, `\answered`: true, `\flagged`: true, `\deleted`: true, `\draft`: true}
+
+// filter returns the flags to set on the target and how many it had to
+// drop. \Recent is never set (the server owns it); \Deleted only when
 // deleted messages are copied on purpose.
 func (f flagFilter) filter(flags []imap.Flag, keepDeleted bool) ([]imap.Flag, int) {
 	out := make([]imap.Flag, 0, len(flags))
 	dropped := 0
 	for _, fl := range flags {
+		lower := strings.ToLower(string(fl))
 		switch {
-		case fl == flagRecent:
+		case lower == `\recent`:
 			continue
-		case strings.EqualFold(string(fl), string(imap.FlagDeleted)) && !keepDeleted:
+		case lower == `\deleted` && !keepDeleted:
 			continue
-		case strings.HasPrefix(string(fl), `\`):
-			if f.all || f.allowed[imap.Flag(strings.ToLower(string(fl)))] {
+		case strings.HasPrefix(lower, `\`):
+			if systemFlags[lower] {
 				out = append(out, fl)
+			} else {
+				dropped++ // a non-standard system flag: servers refuse them
 			}
 		case !validKeyword(string(fl)):
 			dropped++
-		case f.all || f.keywords || f.allowed[imap.Flag(strings.ToLower(string(fl)))]:
+		case f.all || f.keywords || f.allowed[imap.Flag(lower)]:
 			out = append(out, fl)
 		default:
 			dropped++

@@ -97,6 +97,7 @@ func TestFlagFilter(t *testing.T) {
 		{"wildcard", []imap.Flag{imap.FlagSeen, imap.FlagDeleted, imap.FlagWildcard}, true, `$Forwarded Work \deleted \seen`, 1},
 		{"no keywords (Exchange)", []imap.Flag{imap.FlagSeen, imap.FlagAnswered}, false, `\seen`, 3},
 		{"listed keyword only", []imap.Flag{imap.FlagSeen, "$Forwarded"}, false, `$Forwarded \seen`, 2},
+		{"system flags not listed", []imap.Flag{imap.FlagWildcard}, false, `$Forwarded Work \seen`, 1},
 	}
 	for _, tt := range tests {
 		got, dropped := newFlagFilter(tt.permanent).filter(src, tt.deleted)
