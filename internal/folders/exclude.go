@@ -4,31 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // tokens are Exchange Online's well-known folder names for exclusion
 // patterns. useInbox stands for INBOX, which is not a special use.
 var tokens = []struct {
 	name string
-	use  SpecialUse
+	use  imap.MailboxAttr
 }{
 	{"Inbox", useInbox},
-	{"SentItems", UseSent},
-	{"Drafts", UseDrafts},
-	{"DeletedItems", UseTrash},
-	{"JunkEmail", UseJunk},
-	{"Archive", UseArchive},
+	{"SentItems", imap.MailboxAttrSent},
+	{"Drafts", imap.MailboxAttrDrafts},
+	{"DeletedItems", imap.MailboxAttrTrash},
+	{"JunkEmail", imap.MailboxAttrJunk},
+	{"Archive", imap.MailboxAttrArchive},
 }
 
 // useInbox is the anchor of the #Inbox# token.
-const useInbox SpecialUse = "INBOX"
+const useInbox imap.MailboxAttr = "INBOX"
 
 // pattern is one parsed exclusion pattern.
 type pattern struct {
-	raw     string     // as the administrator wrote it: the reason shown in Mapping.Excluded
-	anchor  SpecialUse // UseNone: the mailbox root; useInbox or a special use: a #token#
-	segs    []string   // literal levels below the anchor
-	subtree bool       // ended in "/*": the folder and everything under it
+	raw     string           // as the administrator wrote it: the reason shown in Mapping.Excluded
+	anchor  imap.MailboxAttr // "": the mailbox root; useInbox or a special use: a #token#
+	segs    []string         // literal levels below the anchor
+	subtree bool             // ended in "/*": the folder and everything under it
 }
 
 // ValidateExclude reports whether pattern is a valid exclusion pattern (see
@@ -98,7 +100,7 @@ func parsePattern(raw string) (pattern, error) {
 			if i > 0 {
 				return bad(fmt.Sprintf(`well-known folder %s can only come first; write \# for a literal #`, text))
 			}
-			if p.anchor = tokenUse(text[1 : len(text)-1]); p.anchor == UseNone {
+			if p.anchor = tokenUse(text[1 : len(text)-1]); p.anchor == "" {
 				return bad(fmt.Sprintf(`unknown well-known folder %s (known: #Inbox#, #SentItems#, #Drafts#, #DeletedItems#, #JunkEmail#, #Archive#); write \# for a literal #`, text))
 			}
 		default:
@@ -108,13 +110,13 @@ func parsePattern(raw string) (pattern, error) {
 	return p, nil
 }
 
-func tokenUse(name string) SpecialUse {
+func tokenUse(name string) imap.MailboxAttr {
 	for _, t := range tokens {
 		if strings.EqualFold(name, t.name) {
 			return t.use
 		}
 	}
-	return UseNone
+	return ""
 }
 
 // parsePatterns parses every pattern and reports every bad one at once.

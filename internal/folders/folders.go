@@ -3,26 +3,26 @@ package folders
 import (
 	"fmt"
 	"strings"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // Folder is one folder as a server lists it.
 type Folder struct {
-	Name        string     // full name as listed, UTF-8 (go-imap decodes modified UTF-7), e.g. "INBOX.Sent Items"
-	Delim       rune       // hierarchy delimiter; 0 on a flat server
-	NoSelect    bool       // \Noselect or \NonExistent: a parent only, holds no messages
-	NoInferiors bool       // \Noinferiors: cannot have children (an mbox INBOX)
-	SpecialUse  SpecialUse // from the SPECIAL-USE attributes (RFC 6154), UseNone if none
+	Name        string           // full name as listed, UTF-8 (go-imap decodes modified UTF-7), e.g. "INBOX.Sent Items"
+	Delim       rune             // hierarchy delimiter; 0 on a flat server
+	NoSelect    bool             // \Noselect or \NonExistent: a parent only, holds no messages
+	NoInferiors bool             // \Noinferiors: cannot have children (an mbox INBOX)
+	SpecialUse  imap.MailboxAttr // from the SPECIAL-USE attributes (RFC 6154), "" if none
 	Subscribed  bool
 }
 
-// FolderFromList builds a Folder from one LIST response. It takes go-imap's
-// ListData fields as they are (attrs is a []imap.MailboxAttr), without this
-// package depending on go-imap:
+// FolderFromList builds a Folder from the fields of one LIST response:
 //
 //	f := folders.FolderFromList(d.Mailbox, d.Delim, d.Attrs)
 //
 // Attributes are compared without regard to case.
-func FolderFromList[A ~string](name string, delim rune, attrs []A) Folder {
+func FolderFromList(name string, delim rune, attrs []imap.MailboxAttr) Folder {
 	f := Folder{Name: name, Delim: delim}
 	for _, a := range attrs {
 		switch s := string(a); {
@@ -33,7 +33,7 @@ func FolderFromList[A ~string](name string, delim rune, attrs []A) Folder {
 		case strings.EqualFold(s, `\Subscribed`):
 			f.Subscribed = true
 		default:
-			if u := canonicalUse(s); u != UseNone && f.SpecialUse == UseNone {
+			if u := canonicalUse(s); u != "" && f.SpecialUse == "" {
 				f.SpecialUse = u
 			}
 		}
@@ -73,7 +73,7 @@ type Mapping struct {
 	// SpecialUse is the use the target folder has or, when Create is set,
 	// should be created with (CREATE-SPECIAL-USE). At most one mapping per
 	// use has it.
-	SpecialUse SpecialUse
+	SpecialUse imap.MailboxAttr
 	// Create: the target folder is not in the target list and must be
 	// created (before any of its children: see the order of Plan).
 	Create bool
@@ -111,7 +111,7 @@ func Describe(m Mapping) string {
 	if m.Create {
 		parts = append(parts, "create")
 	}
-	if m.SpecialUse != UseNone {
+	if m.SpecialUse != "" {
 		parts = append(parts, string(m.SpecialUse))
 	}
 	if m.Source.Subscribed {

@@ -3,46 +3,32 @@ package folders
 import (
 	"strings"
 	"unicode"
+
+	"github.com/emersion/go-imap/v2"
 )
 
-// SpecialUse is what a folder is for (RFC 6154). Its values are the IMAP
-// attribute strings themselves, the same as go-imap's imap.MailboxAttr
-// constants, so SpecialUse(attr) converts one.
-type SpecialUse string
-
-// The special uses this package maps. \Important (RFC 8457) and other
-// attributes are not special uses here: such folders map by name.
-const (
-	UseNone    SpecialUse = ""
-	UseAll     SpecialUse = `\All`
-	UseArchive SpecialUse = `\Archive`
-	UseDrafts  SpecialUse = `\Drafts`
-	UseFlagged SpecialUse = `\Flagged`
-	UseJunk    SpecialUse = `\Junk`
-	UseSent    SpecialUse = `\Sent`
-	UseTrash   SpecialUse = `\Trash`
-)
-
-// uses is the order in which Plan assigns special uses (deterministic).
-var uses = []SpecialUse{UseSent, UseDrafts, UseTrash, UseJunk, UseArchive, UseAll, UseFlagged}
+// uses are the special uses (RFC 6154) this package maps, in the order Plan
+// assigns them. \Important (RFC 8457) and other attributes are not special
+// uses here: such folders map by name.
+var uses = []imap.MailboxAttr{imap.MailboxAttrSent, imap.MailboxAttrDrafts, imap.MailboxAttrTrash, imap.MailboxAttrJunk, imap.MailboxAttrArchive, imap.MailboxAttrAll, imap.MailboxAttrFlagged}
 
 // canonicalUse returns the special use an attribute names, compared without
-// regard to case as IMAP attributes are; UseNone for any other attribute.
-func canonicalUse(attr string) SpecialUse {
+// regard to case as IMAP attributes are; "" for any other attribute.
+func canonicalUse(attr string) imap.MailboxAttr {
 	for _, u := range uses {
 		if strings.EqualFold(attr, string(u)) {
 			return u
 		}
 	}
-	return UseNone
+	return ""
 }
 
 // wellKnownNames are the names under which mail clients and servers create
 // the special folders, in many languages. A name is compared with
 // strings.EqualFold. \All and \Flagged are recognised by attribute only:
 // their names ("All Mail", "Starred") are too often ordinary folders.
-var wellKnownNames = map[SpecialUse][]string{
-	UseSent: {
+var wellKnownNames = map[imap.MailboxAttr][]string{
+	imap.MailboxAttrSent: {
 		"Sent", "Sent Items", "Sent Messages", "Sent Mail", "Sent-Mail", "Sent Mails", "Sent Email",
 		"已发送", "已发送邮件", "已發送", "已傳送", "已傳送郵件", "寄件備份", "已寄出郵件",
 		"Skickat", "Skickade", "Skickade objekt", "Skickade meddelanden",
@@ -63,7 +49,7 @@ var wellKnownNames = map[SpecialUse][]string{
 		"Elküldött elemek", "Elküldött",
 		"Απεσταλμένα",
 	},
-	UseDrafts: {
+	imap.MailboxAttrDrafts: {
 		"Drafts", "Draft",
 		"草稿", "草稿箱", "草稿夹", "草稿夾",
 		"Utkast", "Udkast", "Kladder",
@@ -83,7 +69,7 @@ var wellKnownNames = map[SpecialUse][]string{
 		"Piszkozatok",
 		"Πρόχειρα",
 	},
-	UseTrash: {
+	imap.MailboxAttrTrash: {
 		"Trash", "Deleted Items", "Deleted Messages", "Deleted", "Bin",
 		"已删除", "已删除邮件", "已刪除", "已刪除郵件", "废纸篓", "垃圾桶",
 		"Borttaget", "Borttagna objekt", "Papperskorgen",
@@ -104,7 +90,7 @@ var wellKnownNames = map[SpecialUse][]string{
 		"Kuka", "Törölt elemek",
 		"Κάδος απορριμμάτων",
 	},
-	UseJunk: {
+	imap.MailboxAttrJunk: {
 		"Junk", "Spam", "Junk E-mail", "Junk Email", "Junk Mail", "Bulk Mail",
 		"垃圾邮件", "垃圾郵件",
 		"Skräppost",
@@ -125,7 +111,7 @@ var wellKnownNames = map[SpecialUse][]string{
 		"Levélszemét",
 		"Ανεπιθύμητα",
 	},
-	UseArchive: {
+	imap.MailboxAttrArchive: {
 		"Archive", "Archives",
 		"Arkiv", "Archiv", "Archivo", "Arquivo", "Archivio", "Archief", "Archiwum", "Архив",
 		"アーカイブ", "存档", "归档", "封存", "Arkisto", "Arşiv", "Archívum",
@@ -133,8 +119,8 @@ var wellKnownNames = map[SpecialUse][]string{
 }
 
 // byFoldedName indexes wellKnownNames by foldKey.
-var byFoldedName = func() map[string]SpecialUse {
-	m := make(map[string]SpecialUse)
+var byFoldedName = func() map[string]imap.MailboxAttr {
+	m := make(map[string]imap.MailboxAttr)
 	for u, names := range wellKnownNames {
 		for _, n := range names {
 			m[foldKey(n)] = u
@@ -144,8 +130,8 @@ var byFoldedName = func() map[string]SpecialUse {
 }()
 
 // UseByName returns the special use a top-level folder called name is known
-// for (see wellKnownNames), or UseNone. Case does not matter.
-func UseByName(name string) SpecialUse {
+// for (see wellKnownNames), or "". Case does not matter.
+func UseByName(name string) imap.MailboxAttr {
 	return byFoldedName[foldKey(name)]
 }
 

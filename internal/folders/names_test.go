@@ -3,23 +3,25 @@ package folders
 import (
 	"fmt"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 func TestUseByName(t *testing.T) {
 	tests := []struct {
-		use   SpecialUse
+		use   imap.MailboxAttr
 		names []string
 	}{
-		{UseSent, []string{"Sent", "sent items", "SENT MESSAGES", "Sent Mail", "已发送", "已傳送", "寄件備份", "Skickat",
+		{imap.MailboxAttrSent, []string{"Sent", "sent items", "SENT MESSAGES", "Sent Mail", "已发送", "已傳送", "寄件備份", "Skickat",
 			"Skickade objekt", "Gesendet", "Gesendete Objekte", "Envoyés", "ÉLÉMENTS ENVOYÉS", "Enviados",
 			"Elementos enviados", "Inviati", "Posta inviata", "Verzonden", "Verzonden items", "Wysłane",
 			"Отправленные", "送信済み"}},
-		{UseDrafts, []string{"Drafts", "草稿", "Utkast", "Entwürfe", "Brouillons", "Borradores", "Bozze", "Concepten", "Черновики", "下書き"}},
-		{UseTrash, []string{"Trash", "Deleted Items", "Deleted Messages", "Papierkorb", "Borttaget", "Corbeille", "已删除",
+		{imap.MailboxAttrDrafts, []string{"Drafts", "草稿", "Utkast", "Entwürfe", "Brouillons", "Borradores", "Bozze", "Concepten", "Черновики", "下書き"}},
+		{imap.MailboxAttrTrash, []string{"Trash", "Deleted Items", "Deleted Messages", "Papierkorb", "Borttaget", "Corbeille", "已删除",
 			"Papelera", "Cestino", "Prullenbak", "Kosz", "Корзина", "ゴミ箱"}},
-		{UseJunk, []string{"Junk", "Spam", "Junk E-mail", "Junk Email", "Skräppost", "Courrier indésirable", "垃圾邮件", "迷惑メール"}},
-		{UseArchive, []string{"Archive", "Archives", "Arkiv", "Archiv", "Archivio", "Архив"}},
-		{UseNone, []string{"", "INBOX", "Projects", "Sent/2023", "Sent Items 2", "All Mail", "Starred", "Outbox", "R&D"}},
+		{imap.MailboxAttrJunk, []string{"Junk", "Spam", "Junk E-mail", "Junk Email", "Skräppost", "Courrier indésirable", "垃圾邮件", "迷惑メール"}},
+		{imap.MailboxAttrArchive, []string{"Archive", "Archives", "Arkiv", "Archiv", "Archivio", "Архив"}},
+		{"", []string{"", "INBOX", "Projects", "Sent/2023", "Sent Items 2", "All Mail", "Starred", "Outbox", "R&D"}},
 	}
 	for _, tt := range tests {
 		for _, n := range tt.names {
@@ -31,7 +33,7 @@ func TestUseByName(t *testing.T) {
 }
 
 func TestWellKnownNamesAreUnambiguous(t *testing.T) {
-	seen := make(map[string]SpecialUse)
+	seen := make(map[string]imap.MailboxAttr)
 	for u, names := range wellKnownNames {
 		for _, n := range names {
 			k := foldKey(n)
@@ -55,21 +57,18 @@ func TestFoldKey(t *testing.T) {
 	}
 }
 
-// attr stands for go-imap's imap.MailboxAttr.
-type attr string
-
 func TestFolderFromList(t *testing.T) {
 	tests := []struct {
-		attrs []attr
+		attrs []imap.MailboxAttr
 		want  Folder
 	}{
 		{nil, Folder{Name: "x", Delim: '/'}},
-		{[]attr{`\HasNoChildren`, `\Sent`}, Folder{Name: "x", Delim: '/', SpecialUse: UseSent}},
-		{[]attr{`\noselect`, `\HasChildren`}, Folder{Name: "x", Delim: '/', NoSelect: true}},
-		{[]attr{`\NonExistent`, `\Subscribed`}, Folder{Name: "x", Delim: '/', NoSelect: true, Subscribed: true}},
-		{[]attr{`\Noinferiors`, `\JUNK`}, Folder{Name: "x", Delim: '/', NoInferiors: true, SpecialUse: UseJunk}},
-		{[]attr{`\Important`, `\Marked`}, Folder{Name: "x", Delim: '/'}},
-		{[]attr{`\Trash`, `\Archive`}, Folder{Name: "x", Delim: '/', SpecialUse: UseTrash}},
+		{[]imap.MailboxAttr{`\HasNoChildren`, `\Sent`}, Folder{Name: "x", Delim: '/', SpecialUse: imap.MailboxAttrSent}},
+		{[]imap.MailboxAttr{`\noselect`, `\HasChildren`}, Folder{Name: "x", Delim: '/', NoSelect: true}},
+		{[]imap.MailboxAttr{`\NonExistent`, `\Subscribed`}, Folder{Name: "x", Delim: '/', NoSelect: true, Subscribed: true}},
+		{[]imap.MailboxAttr{`\Noinferiors`, `\JUNK`}, Folder{Name: "x", Delim: '/', NoInferiors: true, SpecialUse: imap.MailboxAttrJunk}},
+		{[]imap.MailboxAttr{`\Important`, `\Marked`}, Folder{Name: "x", Delim: '/'}},
+		{[]imap.MailboxAttr{`\Trash`, `\Archive`}, Folder{Name: "x", Delim: '/', SpecialUse: imap.MailboxAttrTrash}},
 	}
 	for _, tt := range tests {
 		if got := FolderFromList("x", '/', tt.attrs); got != tt.want {
@@ -83,7 +82,7 @@ func TestDescribe(t *testing.T) {
 		m    Mapping
 		want string
 	}{
-		{Mapping{Source: Folder{Name: "INBOX.Sent Messages", Subscribed: true}, Target: "Sent Items", SpecialUse: UseSent, Sync: true},
+		{Mapping{Source: Folder{Name: "INBOX.Sent Messages", Subscribed: true}, Target: "Sent Items", SpecialUse: imap.MailboxAttrSent, Sync: true},
 			`"INBOX.Sent Messages" → "Sent Items"  sync, \Sent, subscribed`},
 		{Mapping{Source: Folder{Name: "Trash"}, Target: "Trash", Excluded: "#DeletedItems#"},
 			`"Trash" → "Trash"  excluded (#DeletedItems#)`},
@@ -110,8 +109,8 @@ func ExamplePlan() {
 	}
 	target := []Folder{ // Exchange Online
 		{Name: "Inbox", Delim: '/'},
-		{Name: "Sent Items", Delim: '/', SpecialUse: UseSent},
-		{Name: "Deleted Items", Delim: '/', SpecialUse: UseTrash},
+		{Name: "Sent Items", Delim: '/', SpecialUse: imap.MailboxAttrSent},
+		{Name: "Deleted Items", Delim: '/', SpecialUse: imap.MailboxAttrTrash},
 	}
 	plan, err := Plan(source, target, '/', Options{
 		SourcePrefix:          "INBOX.",

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // Plan maps the source folder list onto the target's: which target folder
@@ -73,8 +75,8 @@ func (t tpath) child(segs ...string) tpath {
 // entry is one mapping while it is planned.
 type entry struct {
 	m        Mapping
-	path     []string   // levels below the source mailbox root, unescaped; INBOX spelt "INBOX"
-	use      SpecialUse // detected on the source: attribute, else well-known top-level name
+	path     []string         // levels below the source mailbox root, unescaped; INBOX spelt "INBOX"
+	use      imap.MailboxAttr // detected on the source: attribute, else well-known top-level name
 	tp       tpath
 	tpOK     bool     // tp describes m.Target (false: a remapped target outside the prefix)
 	remapped bool     // m.Target is the target's existing special-use folder
@@ -237,7 +239,7 @@ func (p *planner) collect(source []Folder) {
 	slices.SortStableFunc(p.entries, func(a, b *entry) int { return comparePaths(a.path, b.path) })
 	for _, e := range p.entries {
 		e.use = e.m.Source.SpecialUse
-		if e.use == UseNone && len(e.path) == 1 && e.path[0] != "INBOX" {
+		if e.use == "" && len(e.path) == 1 && e.path[0] != "INBOX" {
 			e.use = UseByName(e.path[0])
 		}
 	}
@@ -245,9 +247,9 @@ func (p *planner) collect(source []Folder) {
 
 // exclude applies the exclusion patterns, the first matching one winning.
 func (p *planner) exclude() {
-	anchors := map[SpecialUse][][]string{UseNone: {nil}, useInbox: {{"INBOX"}}}
+	anchors := map[imap.MailboxAttr][][]string{"": {nil}, useInbox: {{"INBOX"}}}
 	for _, e := range p.entries {
-		if e.use != UseNone {
+		if e.use != "" {
 			anchors[e.use] = append(anchors[e.use], e.path)
 		}
 	}
@@ -322,16 +324,16 @@ func (p *planner) parseTarget(name string) (tpath, bool) {
 // assignSpecialUses maps, for each special use, one source folder onto the
 // target folder of that use. See the package documentation.
 func (p *planner) assignSpecialUses() {
-	byAttr := make(map[SpecialUse][]string)
-	byName := make(map[SpecialUse][]string)
+	byAttr := make(map[imap.MailboxAttr][]string)
+	byName := make(map[imap.MailboxAttr][]string)
 	for _, f := range p.target {
 		if f.NoSelect || p.nameKey(f.Name) == "INBOX" {
 			continue
 		}
-		if f.SpecialUse != UseNone {
+		if f.SpecialUse != "" {
 			byAttr[f.SpecialUse] = append(byAttr[f.SpecialUse], f.Name)
 		} else if t, ok := p.parseTarget(f.Name); ok && !t.inbox && len(t.segs) == 1 {
-			if u := UseByName(t.segs[0]); u != UseNone {
+			if u := UseByName(t.segs[0]); u != "" {
 				byName[u] = append(byName[u], f.Name)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // planCase is one Plan run, its expectation written as Describe lines (the
@@ -216,17 +218,17 @@ func TestPlanInbox(t *testing.T) {
 }
 
 func TestPlanSpecialUse(t *testing.T) {
-	sent := func(name string) Folder { return Folder{Name: name, Delim: '/', SpecialUse: UseSent} }
+	sent := func(name string) Folder { return Folder{Name: name, Delim: '/', SpecialUse: imap.MailboxAttrSent} }
 	runPlanCases(t, []planCase{{
 		name:   "by name onto the target's SPECIAL-USE folder",
 		source: list('.', "INBOX", "INBOX.Sent", "INBOX.Drafts", "INBOX.Trash", "INBOX.Spam", "INBOX.Archives"),
 		target: []Folder{
 			{Name: "INBOX", Delim: '/'},
-			{Name: "Sent Items", Delim: '/', SpecialUse: UseSent},
-			{Name: "Drafts", Delim: '/', SpecialUse: UseDrafts},
-			{Name: "Deleted Items", Delim: '/', SpecialUse: UseTrash},
-			{Name: "Junk Email", Delim: '/', SpecialUse: UseJunk},
-			{Name: "Archive", Delim: '/', SpecialUse: UseArchive},
+			{Name: "Sent Items", Delim: '/', SpecialUse: imap.MailboxAttrSent},
+			{Name: "Drafts", Delim: '/', SpecialUse: imap.MailboxAttrDrafts},
+			{Name: "Deleted Items", Delim: '/', SpecialUse: imap.MailboxAttrTrash},
+			{Name: "Junk Email", Delim: '/', SpecialUse: imap.MailboxAttrJunk},
+			{Name: "Archive", Delim: '/', SpecialUse: imap.MailboxAttrArchive},
 		},
 		delim: '/',
 		opts:  Options{SourcePrefix: "INBOX."},
@@ -240,7 +242,7 @@ func TestPlanSpecialUse(t *testing.T) {
 		},
 	}, {
 		name:   "by attribute at any level onto the target's well-known name",
-		source: with(list('/', "INBOX", "[Gmail]!"), Folder{Name: "[Gmail]/Sent Mail", Delim: '/', SpecialUse: UseSent}, Folder{Name: "[Gmail]/Starred", Delim: '/', SpecialUse: UseFlagged}),
+		source: with(list('/', "INBOX", "[Gmail]!"), Folder{Name: "[Gmail]/Sent Mail", Delim: '/', SpecialUse: imap.MailboxAttrSent}, Folder{Name: "[Gmail]/Starred", Delim: '/', SpecialUse: imap.MailboxAttrFlagged}),
 		target: list('/', "INBOX", "Gesendete Objekte"),
 		delim:  '/',
 		want: []string{
@@ -251,8 +253,8 @@ func TestPlanSpecialUse(t *testing.T) {
 		},
 	}, {
 		name:   "\\All only onto a target folder of that use",
-		source: []Folder{{Name: "INBOX", Delim: '/'}, {Name: "[Gmail]/All Mail", Delim: '/', SpecialUse: UseAll}},
-		target: []Folder{{Name: "INBOX", Delim: '.'}, {Name: "INBOX.Alle Nachrichten", Delim: '.', SpecialUse: UseAll}},
+		source: []Folder{{Name: "INBOX", Delim: '/'}, {Name: "[Gmail]/All Mail", Delim: '/', SpecialUse: imap.MailboxAttrAll}},
+		target: []Folder{{Name: "INBOX", Delim: '.'}, {Name: "INBOX.Alle Nachrichten", Delim: '.', SpecialUse: imap.MailboxAttrAll}},
 		delim:  '.',
 		opts:   Options{TargetPrefix: "INBOX."},
 		want: []string{
@@ -272,7 +274,7 @@ func TestPlanSpecialUse(t *testing.T) {
 	}, {
 		name:   "names count at the top level only",
 		source: list('/', "INBOX", "Projects/Sent", "INBOX/Trash"),
-		target: with(list('/', "INBOX"), sent("Sent Items"), Folder{Name: "Trash", Delim: '/', SpecialUse: UseTrash}),
+		target: with(list('/', "INBOX"), sent("Sent Items"), Folder{Name: "Trash", Delim: '/', SpecialUse: imap.MailboxAttrTrash}),
 		delim:  '/',
 		want: []string{
 			`"INBOX" → "INBOX"  sync`,
@@ -369,7 +371,7 @@ func TestPlanSpecialUse(t *testing.T) {
 	}, {
 		name:   "a target folder serves one use",
 		source: list('/', "INBOX", "Sent", "Drafts"),
-		target: []Folder{{Name: "INBOX", Delim: '/'}, {Name: "Outgoing", Delim: '/', SpecialUse: UseSent}, {Name: "Outgoing", Delim: '/', SpecialUse: UseDrafts}},
+		target: []Folder{{Name: "INBOX", Delim: '/'}, {Name: "Outgoing", Delim: '/', SpecialUse: imap.MailboxAttrSent}, {Name: "Outgoing", Delim: '/', SpecialUse: imap.MailboxAttrDrafts}},
 		delim:  '/',
 		want: []string{
 			`"INBOX" → "INBOX"  sync`,
@@ -381,7 +383,7 @@ func TestPlanSpecialUse(t *testing.T) {
 
 func TestPlanExclusions(t *testing.T) {
 	src := with(list('/', "INBOX", "INBOX/Lists", "Projects", "Projects/2023", "Projects/2023/Q1", "Papierkorb", "Papierkorb/old", "#Inbox#", "C/C++!"),
-		Folder{Name: "Mail/Gesendet", Delim: '/', SpecialUse: UseSent})
+		Folder{Name: "Mail/Gesendet", Delim: '/', SpecialUse: imap.MailboxAttrSent})
 	target := list('/', "INBOX")
 	excluded := func(patterns ...string) planCase {
 		return planCase{source: src, target: target, delim: '/', opts: Options{Exclude: patterns}}
@@ -710,8 +712,8 @@ func TestPlanNonASCIIUntouched(t *testing.T) {
 
 func TestPlanDeterministic(t *testing.T) {
 	source := with(list('.', "INBOX", "INBOX.Sent", "INBOX.Sent Items", "INBOX.a.b.c", "INBOX.A", "INBOX.Trash", "INBOX.Lists!", "INBOX.Lists.x", "INBOX.已发送"),
-		Folder{Name: "INBOX.Gesendet", Delim: '.', SpecialUse: UseSent})
-	target := with(list('/', "INBOX", "a"), Folder{Name: "Sent", Delim: '/', SpecialUse: UseSent})
+		Folder{Name: "INBOX.Gesendet", Delim: '.', SpecialUse: imap.MailboxAttrSent})
+	target := with(list('/', "INBOX", "a"), Folder{Name: "Sent", Delim: '/', SpecialUse: imap.MailboxAttrSent})
 	opts := Options{SourcePrefix: "INBOX.", Exclude: []string{"#DeletedItems#"}}
 	first, err := Plan(source, target, '/', opts)
 	if err != nil {
