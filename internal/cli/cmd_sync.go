@@ -35,6 +35,7 @@ type sideFlags struct {
 	auth         string
 	authzid      string
 	userRoot     string
+	caFile       string
 }
 
 func (s *sideFlags) addFlags(fs *pflag.FlagSet) {
@@ -46,6 +47,7 @@ func (s *sideFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.passwordFile, n+"-password-file", "", n+" password file (else $IMAPMIGRATE_"+strings.ToUpper(n)+"_PASSWORD, else a prompt on a terminal)")
 	fs.StringVar(&s.tokenFile, n+"-token-file", "", n+" OAuth2 bearer token file, for --"+n+"-auth xoauth2 or oauthbearer")
 	fs.StringVar(&s.auth, n+"-auth", "login", n+" authentication: login, plain, xoauth2 or oauthbearer")
+	fs.StringVar(&s.caFile, n+"-ca-file", "", n+" PEM file of certificate authorities to trust (default: --ca-file)")
 	fs.StringVar(&s.authzid, n+"-authzid", "", n+" SASL PLAIN authorization identity: log in as --"+n+"-user (an admin) acting as this user")
 }
 
@@ -55,6 +57,9 @@ func (s *sideFlags) config(o *syncOptions, stdin io.Reader) (*imapconn.Config, e
 		Name: s.name, Host: s.host, Port: s.port, Security: imapconn.Security(s.security),
 		Auth: imapconn.AuthMech(s.auth), User: s.user, Authzid: s.authzid,
 		CAFile: o.caFile, InsecureSkipVerify: o.insecure,
+	}
+	if s.caFile != "" {
+		cfg.CAFile = s.caFile
 	}
 	secret, err := s.secret(stdin)
 	if err != nil {
