@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmigrate/imapmigrate/internal/folders"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
@@ -173,11 +174,25 @@ func (r *run) plan(ctx context.Context, w *worker) ([]folders.Mapping, error) {
 			r.targetDelim = d[0].Delim
 		}
 	}
-	plan, err := folders.Plan(src, tgt, r.targetDelim, folders.Options{UserRoot: r.opts.UserRoot, Exclude: r.opts.Exclude})
+	plan, err := folders.Plan(src, tgt, r.targetDelim, folders.Options{UserRoot: r.opts.UserRoot, Exclude: r.opts.Exclude,
+		SourcePrefix: personalPrefix(w.src), TargetPrefix: personalPrefix(w.tgt)})
 	if err != nil {
 		return nil, &imapconn.Error{Class: imapconn.Fatal, Op: "map folders", Err: err}
 	}
 	return plan, nil
+}
+
+// personalPrefix is the prefix of the personal namespace ("INBOX." on
+// Courier and Cyrus), "" when the server has none or no NAMESPACE.
+func personalPrefix(c *imapconn.Client) string {
+	if !c.Caps.Has(imap.CapNamespace) {
+		return ""
+	}
+	ns, err := c.Namespace().Wait()
+	if err != nil || len(ns.Personal) == 0 {
+		return ""
+	}
+	return ns.Personal[0].Prefix
 }
 
 func listFolders(c *imapconn.Client) ([]folders.Folder, error) {
@@ -206,7 +221,7 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 	var queue []*folderJob
 	for _, m := range plan {
 		fr := &FolderResult{Source: m.Source.Name, Target: m.Target, SpecialUse: strings.TrimPrefix(string(m.SpecialUse), `\`), Excluded: m.Excluded}
-		if m.Excluded != "" {
+		if m.Excluded != "" && !m.Create {
 			r.addResult(fr)
 			continue
 		}
@@ -225,22 +240,33 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 		} else if m.Create {
 			fr.Created = true // would be
 		}
+		if m.Excluded != "" {
+			// Excluded, but the parent of migrated folders: created empty.
+			r.addResult(fr)
+			continue
+		}
 		if !r.opts.DryRun && (m.Source.Subscribed || m.Create) {
 			if err := w.tgt.Subscribe(m.Target).Wait(); err != nil {
 				r.s.Log.Warn("subscribe target folder", "mailbox", m.Target, "err", err)
 			}
 		}
 		if !m.Sync {
-			fr.Parent = m.Source.NoSelect
+			fr.Parent = true
 			r.addResult(fr)
 			continue
 		}
-		job := &folderJob{m: m, res: fr}
-		if st, err := w.src.Status(m.Source.Name, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil && st.NumMessages != nil {
-			job.size = int64(*st.NumMessages)
-		}
 		r.addResult(fr)
-		queue = append(queue, job)
+		queue = append(queue, &folderJob{m: m, res: fr})
+	}
+	// Folder sizes, for the order of work: STATUS commands pipelined.
+	status := make([]*imapclient.StatusCommand, len(queue))
+	for i, job := range queue {
+		status[i] = w.src.Status(job.m.Source.Name, &imap.StatusOptions{NumMessages: true})
+	}
+	for i, cmd := range status {
+		if st, err := cmd.Wait(); err == nil && st.NumMessages != nil {
+			queue[i].size = int64(*st.NumMessages)
+		}
 	}
 	return queue, nil
 }
