@@ -4,6 +4,8 @@ go 1.26.8
 
 require github.com/spf13/cobra v1.10.2
 
+require golang.org/x/text v0.43.0
+
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/emersion/go-imap/v2 v2.0.0-beta.8 // indirect
