@@ -210,3 +210,19 @@ plugin {
 		t.Errorf("second pass: copied %d, err %v", res.Copied, err)
 	}
 }
+
+// The other way round from the main test: SASL PLAIN authzid on the source,
+// the Dovecot master login (user*admin) on the target.
+func TestLoginFormsSwapped(t *testing.T) {
+	p := newPair(t, '/', '/')
+	seedCorpus(t, p, 20, "INBOX")
+	src := p.sourceConfig()
+	src.Auth, src.User, src.Authzid = imapconn.AuthPlain, p.src.MasterUser, p.srcUser
+	tgt := p.targetConfig()
+	tgt.Auth, tgt.User, tgt.Authzid = imapconn.AuthLogin, p.tgt.MasterLogin(p.tgtUser), ""
+	res, err := p.trySync(t, syncer.Options{}, src, tgt)
+	if err != nil || res.Copied != 20 {
+		t.Fatalf("copied %d, err %v", res.Copied, err)
+	}
+	p.assertIdentical(t)
+}

@@ -114,3 +114,29 @@ func TestMemServerTargetWithoutUIDPLUS(t *testing.T) {
 	}
 	p.check(t)
 }
+
+// --max-items: the messages over the limit are skipped with the reason.
+func TestMaxItems(t *testing.T) {
+	p := newMemPair(t, nil)
+	p.seed(t, rand.New(rand.NewPCG(3, 3)), "INBOX", 9)
+	ctx := context.Background()
+	st, err := store.Open(ctx, p.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mbox, _ := st.Mailbox(ctx, "mem")
+	s := &syncer.Syncer{
+		Source:  &imapconn.Factory{Config: &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}},
+		Target:  &imapconn.Factory{Config: &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}},
+		State:   mbox,
+		Options: syncer.Options{MaxItems: 5},
+	}
+	res, err := s.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Copied != 5 || res.Skipped[syncer.SkipMaxItems] != 4 {
+		t.Errorf("copied %d, skipped %v; want 5 copied and 4 max_items", res.Copied, res.Skipped)
+	}
+}
