@@ -223,6 +223,9 @@ func (a *Appender) writeMessage(tag string, m AppendMessage) (st status, rejecte
 }
 
 func (a *Appender) mailboxArg(name string) string {
+	if a.utf8Names {
+		return quoteUTF8(name)
+	}
 	q, _ := quote(encodeMailbox(name))
 	return q
 }

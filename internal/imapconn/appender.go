@@ -48,6 +48,8 @@ type Appender struct {
 	// early holds tagged statuses read while waiting for another command
 	// (pipelined APPENDs).
 	early map[string]status
+	// utf8Names: IMAP4rev2 is enabled, mailbox names go as UTF-8.
+	utf8Names bool
 
 	// MaxBatch is how many messages one MULTIAPPEND carries (default 32).
 	MaxBatch int
@@ -80,6 +82,14 @@ func DialAppender(ctx context.Context, cfg *Config, log *slog.Logger) (*Appender
 	if err := a.capability(); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	// As Client does: with IMAP4rev2 enabled, mailbox names are UTF-8.
+	if a.caps["IMAP4REV2"] {
+		if _, err := a.command("ENABLE IMAP4rev2"); err != nil {
+			conn.Close()
+			return nil, Classify(err, false)
+		}
+		// utf8Names is set by the untagged "* ENABLED IMAP4rev2".
 	}
 	conn.SetDeadline(time.Time{})
 	return a, nil
@@ -181,6 +191,12 @@ func (a *Appender) untagged(line string) {
 	switch {
 	case strings.HasPrefix(upper, "CAPABILITY "):
 		a.setCaps(line[len("CAPABILITY "):])
+	case strings.HasPrefix(upper, "ENABLED "):
+		for _, c := range strings.Fields(upper[len("ENABLED "):]) {
+			if c == "IMAP4REV2" {
+				a.utf8Names = true
+			}
+		}
 	case strings.HasPrefix(upper, "OK [CAPABILITY "):
 		if end := strings.IndexByte(line, ']'); end > 0 {
 			a.setCaps(line[len("OK [CAPABILITY "):end])

@@ -43,6 +43,14 @@ func Connect(ctx context.Context, cfg *Config, log *slog.Logger) (*Client, error
 		c.Close()
 		return nil, &Error{Class: Transient, Op: "capability", Err: errors.New("no capabilities")}
 	}
+	// go-imap sends UTF-8 mailbox names as soon as a server advertises
+	// IMAP4rev2 (Cyrus does), which is only right once it is enabled.
+	if caps.Has(imap.CapIMAP4rev2) {
+		if _, err := c.Enable(imap.CapIMAP4rev2).Wait(); err != nil {
+			c.Close()
+			return nil, Classify(err, false)
+		}
+	}
 	return &Client{Client: c, Caps: caps, cfg: cfg}, nil
 }
 

@@ -97,6 +97,24 @@ func quote(s string) (q string, ok bool) {
 	return sb.String(), true
 }
 
+// quoteUTF8 quotes s for a session where IMAP4rev2 is enabled: 8-bit UTF-8
+// is allowed in quoted strings; CR, LF and NUL cannot occur in mailbox names.
+func quoteUTF8(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' {
+			sb.WriteByte('\\')
+		}
+		if c != '\r' && c != '\n' && c != 0 {
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
 // encodeMailbox encodes a UTF-8 mailbox name in modified UTF-7 (RFC 3501
 // section 5.1.3), as go-imap's client does for the commands it sends.
 func encodeMailbox(name string) string {
