@@ -140,4 +140,3 @@ func TestMaxItems(t *testing.T) {
 		t.Errorf("copied %d, skipped %v; want 5 copied and 4 max_items", res.Copied, res.Skipped)
 	}
 }
-
