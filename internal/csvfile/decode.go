@@ -39,11 +39,11 @@ func lookupEncoding(label string) (encoding.Encoding, string, error) {
 	}
 	enc, err := htmlindex.Get(label)
 	if err != nil {
-		return nil, "", fmt.Errorf("csv encoding %q is unknown: use auto, utf-8, utf-16le, utf-16be, windows-1252, gbk, big5 or another WHATWG encoding label", label)
+		return nil, "", fmt.Errorf("encoding %q is unknown: use auto, utf-8, utf-16le, utf-16be, windows-1252, gbk, big5 or another WHATWG encoding label", label)
 	}
 	name, err := htmlindex.Name(enc)
 	if err != nil {
-		return nil, "", fmt.Errorf("csv encoding %q: %w", label, err)
+		return nil, "", fmt.Errorf("encoding %q: %w", label, err)
 	}
 	return enc, name, nil
 }

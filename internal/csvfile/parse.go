@@ -14,7 +14,7 @@ import (
 // Defaults, from Exchange Online's limits for a migration file.
 const (
 	DefaultMaxRows     = 50_000
-	DefaultMaxBytes    = 10 << 20 // 10 MB
+	DefaultMaxBytes    = 10 << 20 // 10 MiB, Exchange Online's "10 MB"
 	DefaultMaxProblems = 100
 )
 
@@ -41,14 +41,24 @@ type Options struct {
 	MaxProblems int
 }
 
-func (o Options) withDefaults() (Options, error) {
+// Validate names the first bad option: a negative limit or an unknown
+// encoding.
+func (o Options) Validate() error {
 	switch {
 	case o.MaxRows < 0:
-		return o, fmt.Errorf("csv max rows %d: must be positive", o.MaxRows)
+		return fmt.Errorf("csv max rows %d: must be positive", o.MaxRows)
 	case o.MaxBytes < 0:
-		return o, fmt.Errorf("csv max bytes %d: must be positive", o.MaxBytes)
+		return fmt.Errorf("csv max bytes %d: must be positive", o.MaxBytes)
 	case o.MaxProblems < 0:
-		return o, fmt.Errorf("csv max problems %d: must be positive", o.MaxProblems)
+		return fmt.Errorf("csv max problems %d: must be positive", o.MaxProblems)
+	}
+	_, _, err := lookupEncoding(o.Encoding)
+	return err
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if err := o.Validate(); err != nil {
+		return o, err
 	}
 	if o.MaxRows == 0 {
 		o.MaxRows = DefaultMaxRows
@@ -73,9 +83,6 @@ func (o Options) withDefaults() (Options, error) {
 func Parse(r io.Reader, opts Options) (*File, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
-		return nil, err
-	}
-	if _, _, err := lookupEncoding(opts.Encoding); err != nil {
 		return nil, err
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, opts.MaxBytes+1))
@@ -450,10 +457,10 @@ func rowList(rows []int, max int) string {
 	return b.String()
 }
 
-// sizeString writes a byte count for admins: "10 MB" for whole megabytes.
+// sizeString writes a byte count for admins: "10 MiB" for whole mebibytes.
 func sizeString(n int64) string {
 	if n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MB", n>>20)
+		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
 }

@@ -278,7 +278,7 @@ func TestFileRules(t *testing.T) {
 		{name: "too large", in: hdr + "a@b.c,u,p\n", opts: Options{MaxBytes: int64(len(hdr) + 9)},
 			problems: []p{{0, "", "larger than 40 bytes"}}},
 		{name: "too large in MB", in: strings.Repeat("x", 1<<20+1), opts: Options{MaxBytes: 1 << 20},
-			problems: []p{{0, "", "larger than 1 MB"}}},
+			problems: []p{{0, "", "larger than 1 MiB"}}},
 	})
 }
 

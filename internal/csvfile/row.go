@@ -71,15 +71,15 @@ func (r Row) Format(f fmt.State, verb rune) {
 
 // rowJSON is how a Row looks in JSON output.
 type rowJSON struct {
-	Row          int         `json:"row"`
-	EmailAddress string      `json:"emailAddress"`
-	UserName     string      `json:"userName"`
-	Password     string      `json:"password"`
-	UserRoot     string      `json:"userRoot,omitempty"`
-	Login        credentialJ `json:"login"`
+	Row          int       `json:"row"`
+	EmailAddress string    `json:"email_address"`
+	UserName     string    `json:"user_name"`
+	Password     string    `json:"password"`
+	UserRoot     string    `json:"user_root,omitempty"`
+	Login        loginJSON `json:"login"`
 }
 
-type credentialJ struct {
+type loginJSON struct {
 	Form   credential.Form `json:"form"`
 	User   string          `json:"user,omitempty"`
 	Admin  string          `json:"admin,omitempty"`
@@ -94,6 +94,6 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		UserName:     r.Login.Raw,
 		Password:     "***",
 		UserRoot:     r.Login.Root,
-		Login:        credentialJ{Form: r.Login.Form, User: r.Login.User, Admin: r.Login.Admin, Domain: r.Login.Domain},
+		Login:        loginJSON{Form: r.Login.Form, User: r.Login.User, Admin: r.Login.Admin, Domain: r.Login.Domain},
 	})
 }
