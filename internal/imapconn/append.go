@@ -14,7 +14,7 @@ import (
 
 // MultiAppend reports whether the server takes several messages in one
 // APPEND (RFC 3502).
-func (a *Appender) MultiAppend() bool { return a.caps["MULTIAPPEND"] }
+func (a *Appender) MultiAppend() bool { return a.caps["MULTIAPPEND"] && !a.NoMultiAppend }
 
 // nonSync reports whether a literal of size n may be sent without waiting.
 func (a *Appender) nonSync(n int64) bool {

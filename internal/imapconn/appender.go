@@ -53,6 +53,9 @@ type Appender struct {
 
 	// MaxBatch is how many messages one MULTIAPPEND carries (default 32).
 	MaxBatch int
+	// NoMultiAppend sends single pipelined APPENDs even where the server
+	// offers MULTIAPPEND.
+	NoMultiAppend bool
 	// NonSyncMax is the largest literal sent without waiting for the server's
 	// go-ahead when it offers LITERAL+; larger ones are synchronizing so the
 	// server can refuse them before the bytes are sent (default 2 MiB).
