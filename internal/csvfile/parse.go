@@ -3,6 +3,7 @@ package csvfile
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -85,7 +86,10 @@ func Parse(r io.Reader, opts Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(r, opts.MaxBytes+1))
+	if opts.MaxBytes < math.MaxInt64 {
+		r = io.LimitReader(r, opts.MaxBytes+1)
+	}
+	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read migration file: %w", err)
 	}
@@ -279,33 +283,29 @@ func (c *checker) checkRow(rec record) {
 	}
 
 	user, hasUser := cell(AttrUserName)
-	if hasUser {
-		switch {
-		case strings.TrimSpace(user) == "":
-			problem(AttrUserName, "empty",
-				"enter the login of the mailbox on the source server, or an admin login form (see the migration file documentation)")
-		case user != strings.TrimSpace(user):
-			warn(AttrUserName, "starts or ends with a space, which is sent to the server as part of the login",
-				"remove the space unless the login really has it")
-		}
+	if hasUser && strings.TrimSpace(user) == "" {
+		problem(AttrUserName, "empty",
+			"enter the login of the mailbox on the source server, or an admin login form (see the migration file documentation)")
+		user, hasUser = "", false
 	}
 	password, hasPassword := cell(AttrPassword)
-	if hasPassword {
-		switch {
-		case password == "":
-			problem(AttrPassword, "empty", "enter the password of the UserName login (the admin's password for an admin login form)")
-		case password != strings.TrimSpace(password):
-			warn(AttrPassword, "starts or ends with a space, which is part of the password",
-				"remove the space unless the password really has it")
-		}
+	if hasPassword && password == "" {
+		problem(AttrPassword, "empty", "enter the password of the UserName login (the admin's password for an admin login form)")
+		hasPassword = false
 	}
 	root, _ := cell(AttrUserRoot)
-	if root != strings.TrimSpace(root) {
-		warn(AttrUserRoot, "starts or ends with a space, which is part of the folder name",
-			"remove the space unless the folder name really has it")
+	// These go to the source server exactly as written: spaces around them
+	// may be meant, but rarely are.
+	for _, v := range []struct{ attr, value, what string }{
+		{AttrUserName, user, "the login"}, {AttrPassword, password, "the password"}, {AttrUserRoot, root, "the folder name"},
+	} {
+		if v.value != strings.TrimSpace(v.value) {
+			warn(v.attr, "starts or ends with a space, which is part of "+v.what,
+				"remove the space unless "+v.what+" really has it")
+		}
 	}
 
-	if !hasUser || strings.TrimSpace(user) == "" {
+	if !hasUser {
 		return
 	}
 	login, warns := credential.Parse(user, root, c.opts.MasterSeparator)

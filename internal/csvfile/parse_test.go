@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -277,6 +278,7 @@ func TestFileRules(t *testing.T) {
 		{name: "bytes at the limit", in: hdr + "a@b.c,u,p\n", opts: Options{MaxBytes: int64(len(hdr) + 10)}, rows: 1},
 		{name: "too large", in: hdr + "a@b.c,u,p\n", opts: Options{MaxBytes: int64(len(hdr) + 9)},
 			problems: []p{{0, "", "larger than 40 bytes"}}},
+		{name: "no practical size limit", in: hdr + "a@b.c,u,p\n", opts: Options{MaxBytes: math.MaxInt64}, rows: 1},
 		{name: "too large in MB", in: strings.Repeat("x", 1<<20+1), opts: Options{MaxBytes: 1 << 20},
 			problems: []p{{0, "", "larger than 1 MiB"}}},
 	})
