@@ -83,7 +83,9 @@
 // them (auto = no), or at first login with AutoCreateSpecialUse.
 // mail_max_userip_connections is 50 (Dovecot's default, 10, is below what
 // parallel copy tests open). mail_fsync = never, since the data is thrown
-// away.
+// away (DovecotOptions.Fsync restores the default). imap-login may run 1000
+// processes: every TLS connection keeps one as its proxy, and the default
+// of 100 would cap a benchmark's connections.
 //
 // Capabilities after login (Dovecot 2.3.19): IMAP4rev1 SASL-IR
 // LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES

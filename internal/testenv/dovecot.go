@@ -69,6 +69,9 @@ type DovecotOptions struct {
 	MailUser string
 	// CA signs the server certificate. Default: a new CA in <dir>/tls.
 	CA *CA
+	// Fsync keeps Dovecot's default mail_fsync = optimized, for a benchmark
+	// that wants production-like writes. Tests default to never.
+	Fsync bool
 	// Debug turns on auth_debug, mail_debug and verbose_ssl in the log.
 	Debug bool
 	// ExtraConfig is appended to dovecot.conf verbatim; later settings win.
@@ -196,11 +199,15 @@ func Start(ctx context.Context, dir string, opts DovecotOptions) (*Dovecot, erro
 		MasterSeparator:      opts.MasterSeparator,
 		MaxUserIPConnections: opts.MaxUserIPConnections,
 		SpecialUseAuto:       "no",
+		MailFsync:            "never",
 		Debug:                opts.Debug,
 		Extra:                opts.ExtraConfig,
 	}
 	if opts.Layout == "fs" {
 		cfg.LayoutSuffix = ":LAYOUT=fs"
+	}
+	if opts.Fsync {
+		cfg.MailFsync = "optimized"
 	}
 	if opts.AutoCreateSpecialUse {
 		cfg.SpecialUseAuto = "subscribe"

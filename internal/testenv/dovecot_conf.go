@@ -14,6 +14,7 @@ type dovecotConfig struct {
 	MasterSeparator                                                 string
 	MaxUserIPConnections                                            int
 	SpecialUseAuto                                                  string // "no" or "subscribe"
+	MailFsync                                                       string // "never" or "optimized"
 
 	// Root: mail processes run as MailUID:MailGID. Otherwise rootless: every
 	// process runs as the invoking user, Self, without chroot.
@@ -70,8 +71,8 @@ verbose_ssl = yes
 {{- end}}
 
 mail_location = maildir:{{.MailRoot}}/%u{{.LayoutSuffix}}
-# Test data is thrown away; don't pay for fsync.
-mail_fsync = never
+# "never" unless DovecotOptions.Fsync: test data is thrown away.
+mail_fsync = {{.MailFsync}}
 {{- if .Root}}
 # Dovecot refuses mail access as uid 0: mail is owned by an unprivileged system
 # account (DovecotOptions.MailUser).
@@ -134,6 +135,9 @@ service imap-login {
 {{- if not .Root}}
   chroot =
 {{- end}}
+  # Each TLS connection keeps its login process as a proxy; the default
+  # limit (100) would cap a benchmark's TLS connections.
+  process_limit = 1000
   inet_listener imap {
     address = {{.Host}}
     port = {{.Port}}

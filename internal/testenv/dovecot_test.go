@@ -131,7 +131,7 @@ func TestDovecotSeparatorAndLayout(t *testing.T) {
 		ok, bad []string // mailbox names that CREATE accepts / refuses
 	}{
 		{"slash", DovecotOptions{}, '/', []string{"a/b/c", "Grüße/日本"}, []string{"dotted.name"}},
-		{"dot", DovecotOptions{Separator: '.'}, '.', []string{"a.b.c"}, []string{"slash/name"}},
+		{"dot, fsync", DovecotOptions{Separator: '.', Fsync: true}, '.', []string{"a.b.c"}, []string{"slash/name"}},
 		{"slash fs", DovecotOptions{Layout: "fs"}, '/', []string{"a/b/c", "dotted.name"}, nil},
 	}
 	for _, tt := range tests {

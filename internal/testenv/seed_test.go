@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -69,5 +70,21 @@ func TestNormalizeFlags(t *testing.T) {
 	}
 	if got := normalizeFlags(nil); got == nil || len(got) != 0 {
 		t.Errorf("normalizeFlags(nil) = %#v, want an empty slice", got)
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	path := t.TempDir() + "/log"
+	if got := logTail(path, 3); got != "" {
+		t.Errorf("missing file: %q", got)
+	}
+	if err := os.WriteFile(path, []byte("1\n2\n3\n4\n5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := logTail(path, 3); got != "3\n4\n5" {
+		t.Errorf("logTail = %q", got)
+	}
+	if got := logTail(path, 10); got != "1\n2\n3\n4\n5" {
+		t.Errorf("logTail of a short file = %q", got)
 	}
 }
