@@ -286,3 +286,34 @@ func (m *Mailbox) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// FolderStat is one folder of a migration user's sync state.
+type FolderStat struct {
+	Source, Target    string
+	Messages, Skipped int
+	LastSync          time.Time
+}
+
+// FolderStats returns the per-folder detail of a migration user.
+func (s *Store) FolderStats(ctx context.Context, userID int64) ([]FolderStat, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT f.source_name, f.target_name,
+		(SELECT COUNT(*) FROM message m WHERE m.folder_id = f.id), (SELECT COUNT(*) FROM skipped k WHERE k.folder_id = f.id), f.last_sync
+		FROM folder f JOIN mailbox b ON b.id = f.mailbox_id WHERE b.key = ? ORDER BY f.source_name`, UserStateKey(userID))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FolderStat
+	for rows.Next() {
+		var f FolderStat
+		var last sql.NullString
+		if err := rows.Scan(&f.Source, &f.Target, &f.Messages, &f.Skipped, &last); err != nil {
+			return nil, err
+		}
+		if last.Valid {
+			f.LastSync, _ = time.Parse(time.RFC3339Nano, last.String)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}

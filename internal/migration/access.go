@@ -1,0 +1,99 @@
+package migration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/imapmigrate/imapmigrate/internal/credential"
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+)
+
+// Unsealer opens a sealed secret (package secret).
+type Unsealer interface {
+	Open(sealed string) (string, error)
+}
+
+func (e *Endpoint) config(name string) *imapconn.Config {
+	return &imapconn.Config{Name: name, Host: e.Server, Port: e.Port, Security: e.Security, CAFile: e.CAFile,
+		InsecureSkipVerify: e.InsecureSkipVerify, Auth: imapconn.AuthLogin}
+}
+
+// SourceConfig is how to log in to the user's source mailbox: the migration
+// file's UserName as written (it may be an admin form), with LOGIN, or SASL
+// PLAIN where the endpoint says so (an admin form then becomes authzid =
+// user, authcid = admin).
+func (c *Claim) SourceConfig(box Unsealer) (*imapconn.Config, error) {
+	cfg := c.Source.config("source")
+	pw, err := box.Open(c.User.Password.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("source password of %s: %w", c.User.EmailAddress, err)
+	}
+	cfg.Password = imapconn.Secret(pw)
+	cfg.User = c.User.UserName
+	if c.Source.Auth == imapconn.AuthPlain {
+		cfg.Auth = imapconn.AuthPlain
+		login, _ := credential.Parse(c.User.UserName, c.User.UserRoot, c.Source.MasterSeparator)
+		if authzid, authcid, ok := login.SASLPlain(); ok {
+			cfg.User, cfg.Authzid = authcid, authzid
+		}
+	}
+	return cfg, nil
+}
+
+// TargetConfig is how to open the user's target mailbox, named by its
+// EmailAddress, as the target endpoint's MailboxAccess says.
+func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Config, error) {
+	cfg := c.Target.config("target")
+	email := c.User.EmailAddress
+	switch c.Target.MailboxAccess {
+	case AccessMaster, AccessAuthzid:
+		pw, err := box.Open(c.Target.AdminPassword.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("admin password of endpoint %s: %w", c.Target.Name, err)
+		}
+		cfg.Password = imapconn.Secret(pw)
+		if c.Target.MailboxAccess == AccessMaster {
+			cfg.User = email + c.Target.MasterSeparator + c.Target.AdminUser
+		} else {
+			cfg.Auth, cfg.User, cfg.Authzid = imapconn.AuthPlain, c.Target.AdminUser, email
+		}
+	case AccessPerUser:
+		pw, err := box.Open(c.User.TargetPassword.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("target password of %s: %w", email, err)
+		}
+		cfg.User, cfg.Password = c.User.TargetUserName, imapconn.Secret(pw)
+	case AccessXOAUTH2:
+		token, err := runTokenCommand(ctx, c.Target.TokenCommand, email)
+		if err != nil {
+			return nil, &imapconn.Error{Class: imapconn.Auth, Op: "token for " + email, Err: err}
+		}
+		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthXOAUTH2, email, imapconn.Secret(token)
+	default:
+		return nil, fmt.Errorf("endpoint %s is not a target endpoint: it has no --mailbox-access", c.Target.Name)
+	}
+	return cfg, nil
+}
+
+// runTokenCommand runs the endpoint's token command with the address as its
+// only argument and returns what it prints (trimmed).
+func runTokenCommand(ctx context.Context, command, email string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command+` "$1"`, "token-command", email)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("token command: %w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	token := strings.TrimSpace(out.String())
+	if token == "" {
+		return "", errors.New("token command printed nothing")
+	}
+	return token, nil
+}

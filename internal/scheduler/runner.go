@@ -1,0 +1,189 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/syncer"
+)
+
+// StateStore opens a user's sync state.
+type StateStore interface {
+	UserState(ctx context.Context, userID int64) (syncer.State, error)
+}
+
+// SyncRunner is the Runner that runs package syncer for a user.
+type SyncRunner struct {
+	States StateStore
+	Box    migration.Unsealer
+	Log    *slog.Logger
+	// Conns wraps the connection factories (e.g. to count sessions); nil:
+	// use them as they are.
+	Conns func(side string, f syncer.Conns) syncer.Conns
+	// Options for every user (batch settings override size and exclusions).
+	Options syncer.Options
+	// OnEvent receives the syncer's progress, per user.
+	OnEvent func(email string, e syncer.Event)
+	// MaxAttempts of a user whose server fails transiently, before Failed.
+	MaxAttempts int
+	// RetryBase is the first wait after such a failure (default 30s).
+	RetryBase time.Duration
+}
+
+// Run does one pass and turns its result into the user's next status.
+func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outcome {
+	now := time.Now()
+	u := c.User
+	o := migration.Outcome{Copied: u.ItemsSynced, Skipped: copyMap(u.SkippedBy), Bytes: u.BytesSynced, Folders: u.Folders,
+		Attempts: u.Attempts, At: now}
+	initial := c.Kind == "initial"
+	waiting, failed := migration.UserSynced, migration.UserIncrementalFailed
+	if initial {
+		waiting, failed = migration.UserQueued, migration.UserFailed
+	}
+	res, err := r.sync(ctx, c)
+	if res != nil {
+		o.Copied += res.Copied + res.Matched
+		o.Bytes += res.Bytes
+		o.Folders = res.FoldersSynced
+		for k, v := range res.Skipped {
+			if o.Skipped == nil {
+				o.Skipped = make(map[string]int)
+			}
+			o.Skipped[string(k)] += v
+		}
+		if err == nil && res.FoldersFailed > 0 {
+			err = folderErrors(res)
+		}
+	}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrStopped):
+		o.Status = migration.UserStopped
+		return o
+	case errors.Is(cause, ErrRemoved):
+		o.Status = migration.UserRemoving
+		return o
+	case ctx.Err() != nil:
+		// The process is shutting down: due again at once, elsewhere.
+		o.Status, o.NextDue = waiting, now
+		return o
+	}
+	if err != nil {
+		o.Error = err.Error()
+		o.Attempts++
+		class := imapconn.ClassOf(err)
+		if class == imapconn.Transient && o.Attempts < r.maxAttempts() {
+			o.Status, o.NextDue = waiting, now.Add(r.backoff(o.Attempts, imapconn.SuggestedBackoff(err)))
+			return o
+		}
+		o.Status = failed
+		if !initial && c.Kind != "final" {
+			o.NextDue = now.Add(c.Batch.IncrementalInterval) // keep trying every interval
+		}
+		return o
+	}
+	o.Attempts, o.FirstSync = 0, true
+	switch c.Kind {
+	case "final":
+		o.Status = migration.UserCompleted
+		if sum(o.Skipped) > 0 {
+			o.Status = migration.UserCompletedWithWarnings
+		}
+	default:
+		o.Status, o.NextDue = migration.UserSynced, now.Add(c.Batch.IncrementalInterval)
+	}
+	return o
+}
+
+func (r *SyncRunner) sync(ctx context.Context, c *migration.Claim) (*syncer.Result, error) {
+	src, err := c.SourceConfig(r.Box)
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := c.TargetConfig(ctx, r.Box)
+	if err != nil {
+		return nil, err
+	}
+	state, err := r.States.UserState(ctx, c.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("batch", c.Batch.Name, "user", c.User.EmailAddress)
+	var srcConns, tgtConns syncer.Conns = &imapconn.Factory{Config: src, Log: log}, &imapconn.Factory{Config: tgt, Log: log}
+	if r.Conns != nil {
+		srcConns, tgtConns = r.Conns("source", srcConns), r.Conns("target", tgtConns)
+	}
+	opts := r.Options
+	opts.UserRoot = c.User.UserRoot
+	opts.Exclude = append(append([]string(nil), opts.Exclude...), c.Batch.ExcludeFolders...)
+	if c.Batch.MaxMessageSize > 0 {
+		opts.MaxMessageSize = c.Batch.MaxMessageSize
+	}
+	if opts.Retry.Attempts == 0 {
+		opts.Retry.Attempts = 3 // then the scheduler backs off without holding the slot
+	}
+	s := &syncer.Syncer{Source: srcConns, Target: tgtConns, State: state, Options: opts, Log: log}
+	if r.OnEvent != nil {
+		email := c.User.EmailAddress
+		s.OnEvent = func(e syncer.Event) { r.OnEvent(email, e) }
+	}
+	return s.Run(ctx)
+}
+
+func folderErrors(res *syncer.Result) error {
+	var parts []string
+	class := imapconn.Fatal
+	for _, f := range res.Folders {
+		if f.Error != "" {
+			parts = append(parts, fmt.Sprintf("%s: %s", f.Source, f.Error))
+		}
+	}
+	if len(parts) > 3 {
+		parts = append(parts[:3], fmt.Sprintf("and %d more folders", len(parts)-3))
+	}
+	return &imapconn.Error{Class: class, Err: errors.New(strings.Join(parts, "; "))}
+}
+
+func (r *SyncRunner) maxAttempts() int {
+	if r.MaxAttempts > 0 {
+		return r.MaxAttempts
+	}
+	return 6
+}
+
+func (r *SyncRunner) backoff(attempt int, suggested time.Duration) time.Duration {
+	base := r.RetryBase
+	if base <= 0 {
+		base = 30 * time.Second
+	}
+	d := base << min(attempt-1, 10)
+	d = d/2 + rand.N(d/2+1)
+	return max(d, suggested)
+}
+
+func copyMap(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
