@@ -384,4 +384,3 @@ func targetCount(t *testing.T, e *env, user string) int {
 	}
 	return int(*st.NumMessages)
 }
-
