@@ -1,0 +1,46 @@
+// Package secret encrypts passwords and tokens before they are stored, so
+// that a copy of the database without its key reveals none of them.
+//
+// # Scheme
+//
+// One 256-bit key encrypts every secret with AES-256-GCM. Each Seal draws a
+// fresh 96-bit random nonce (so sealing the same password twice gives two
+// different strings, and equal passwords cannot be spotted in the database)
+// and returns
+//
+//	v1:<base64url(nonce | ciphertext | 16-byte GCM tag)>
+//
+// (unpadded URL-safe base64: no character that needs quoting in SQL, CSV,
+// JSON or a URL). The version prefix "v1" is also bound to the ciphertext as
+// GCM additional data, so a later format cannot be confused with this one.
+// GCM authenticates: a ciphertext that was altered, or sealed with another
+// key, does not open; Open never returns a wrong plaintext. With random
+// nonces one key is safe for far more secrets than a migration service will
+// ever seal (the limit is about 2^32 Seals).
+//
+// # The key
+//
+// The key comes from the environment variable IMAPMIGRATE_SECRET_KEY (32
+// bytes as base64, standard or URL-safe, padded or not, or as 64 hex
+// digits), else from the file <data-dir>/secret.key, which Open creates on
+// first use with 32 random bytes (written as base64) and mode 0600. Open
+// refuses a key file that group or others may read or write. Several
+// processes (serve, worker, CLI) sharing a data directory share the key; a
+// PostgreSQL store shared by several machines needs the same key on each:
+// set IMAPMIGRATE_SECRET_KEY everywhere, e.g. from the first machine's
+// secret.key.
+//
+// KeyID names the key without revealing it (the first 8 bytes of its
+// SHA-256, in hex), so a database can record which key sealed its secrets
+// and say so when it is opened with another one.
+//
+// # What this protects, and what it does not
+//
+// A database file, dump or backup copied without the key reveals no password
+// or token: only their sealed forms, which cannot be opened, nor told apart
+// by length beyond a rough size. Whoever holds both the database and the key
+// (the key file, or the environment of a running process) can open every
+// secret: keep the key out of database backups, or back it up separately.
+// Losing the key loses the stored passwords (the migration file must then be
+// uploaded again); it loses nothing else.
+package secret
