@@ -157,6 +157,18 @@ func TestProbeDovecot(t *testing.T) {
 		}
 	})
 
+	t.Run("host name", func(t *testing.T) {
+		cfg := probeCfg(d, imapconn.SecuritySSL, true)
+		cfg.Host = "localhost" // on the certificate; may resolve to ::1 first
+		r := imapconn.Probe(ctx, cfg, false, nil)
+		if !r.OK {
+			t.Fatalf("probe failed: %+v", r.Steps)
+		}
+		if !slicesHasFold(r.Addresses, "127.0.0.1") || r.RemoteAddr != d.TLSAddr() {
+			t.Errorf("addresses %v, remote %s", r.Addresses, r.RemoteAddr)
+		}
+	})
+
 	t.Run("none without login", func(t *testing.T) {
 		cfg := probeCfg(d, imapconn.SecurityNone, false)
 		cfg.User, cfg.Password = "", ""
@@ -352,7 +364,7 @@ func TestProbeConnectionRefused(t *testing.T) {
 func TestProbeDNSFailure(t *testing.T) {
 	cfg := &imapconn.Config{Host: "no-such-host.invalid", Security: imapconn.SecuritySSL, DialTimeout: 2 * time.Second}
 	r := imapconn.Probe(context.Background(), cfg, false, nil)
-	wantFailure(t, r, imapconn.StepResolve, "no-such-host.invalid", "server name")
+	wantFailure(t, r, imapconn.StepResolve, "no-such-host.invalid", "DNS")
 	if r.Port != 993 {
 		t.Errorf("port = %d, want the ssl default 993", r.Port)
 	}
