@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -142,32 +143,10 @@ func shellJoin(argv []string) string {
 }
 
 // summarize computes the medians, the ratios, Failed and the warnings.
+// Warm-up runs (round 0) count for Failed and the warnings only.
 func (r *Report) summarize() {
-	r.Summary = nil
-	for _, tool := range []string{ToolImapmigrate, ToolMbsync} {
-		var runs []RunResult
-		for _, res := range r.Runs {
-			if res.Tool == tool && res.Case == CaseBatch {
-				runs = append(runs, res)
-			}
-		}
-		if len(runs) == 0 {
-			continue
-		}
-		s := Summary{Tool: tool, Runs: len(runs)}
-		s.WallSeconds = medianOf(runs, func(x RunResult) float64 { return x.WallSeconds })
-		s.MessagesPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MessagesPerSecond })
-		s.MiBPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MiBPerSecond })
-		s.CPUSeconds = medianOf(runs, func(x RunResult) float64 { return x.CPUSeconds })
-		s.PeakRSSMiB = medianOf(runs, func(x RunResult) float64 { return float64(x.PeakRSSKiB) / 1024 })
-		for _, x := range runs {
-			s.MaxPeakRSSMiB = max(s.MaxPeakRSSMiB, float64(x.PeakRSSKiB)/1024)
-			if !x.OK {
-				s.Failed++
-			}
-		}
-		r.Summary = append(r.Summary, s)
-	}
+	r.Summary = summarizeRuns(r.Runs)
+	r.BigSummary = summarizeRuns(r.Big)
 	r.Ratios = nil
 	if len(r.Summary) == 2 {
 		a, b := r.Summary[0], r.Summary[1]
@@ -188,6 +167,37 @@ func (r *Report) summarize() {
 				float64(res.PeakRSSKiB)/1024, res.Case, res.Round, r.Config.RSSLimitMiB))
 		}
 	}
+}
+
+// summarizeRuns gives each tool's medians over its runs of round 1 and up,
+// imapmigrate first.
+func summarizeRuns(all []RunResult) []Summary {
+	var out []Summary
+	for _, tool := range []string{ToolImapmigrate, ToolMbsync} {
+		var runs []RunResult
+		for _, res := range all {
+			if res.Tool == tool && res.Round >= 1 {
+				runs = append(runs, res)
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		s := Summary{Tool: tool, Runs: len(runs)}
+		s.WallSeconds = medianOf(runs, func(x RunResult) float64 { return x.WallSeconds })
+		s.MessagesPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MessagesPerSecond })
+		s.MiBPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MiBPerSecond })
+		s.CPUSeconds = medianOf(runs, func(x RunResult) float64 { return x.CPUSeconds })
+		s.PeakRSSMiB = medianOf(runs, func(x RunResult) float64 { return float64(x.PeakRSSKiB) / 1024 })
+		for _, x := range runs {
+			s.MaxPeakRSSMiB = max(s.MaxPeakRSSMiB, float64(x.PeakRSSKiB)/1024)
+			if !x.OK {
+				s.Failed++
+			}
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // medianOf is the median of f over xs (the mean of the middle two for an
@@ -227,24 +237,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Go, m.Dovecot, m.Mbsync)
 	fmt.Fprintf(bw, "one process per user, all at once; source implicit TLS, target STARTTLS; imapmigrate --parallel-folders %d\n\n", r.Config.ParallelFolders)
 
-	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tool\tmsgs/s\tMiB/s\twall s\tCPU s\tpeak RSS MiB\tmax RSS MiB\truns ok\t")
-	for _, s := range r.Summary {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%d/%d\t\n",
-			s.Tool, s.MessagesPerSecond, s.MiBPerSecond, s.WallSeconds, s.CPUSeconds, s.PeakRSSMiB, s.MaxPeakRSSMiB, s.Runs-s.Failed, s.Runs)
-	}
-	if r.Ratios != nil {
-		x := r.Ratios
-		fmt.Fprintf(tw, "imapmigrate/mbsync\t%.2f×\t%.2f×\t\t%.2f×\t%.2f×\t\t\t\n", x.MessagesPerSecond, x.MiBPerSecond, x.CPUSeconds, x.PeakRSS)
-	}
-	tw.Flush()
+	writeSummary(bw, r.Summary, r.Ratios)
 	fmt.Fprintf(bw, "(medians over the rounds; peak RSS is the largest process of a round, by %s)\n", r.RSSMethod)
 
-	fmt.Fprintln(bw, "\nrounds:")
+	fmt.Fprintln(bw, "\nrounds (the warm-up is not counted):")
 	writeRuns(bw, r.Runs)
 	if len(r.Big) > 0 && r.BigCorpus != nil {
-		fmt.Fprintf(bw, "\nbig messages: one mailbox, %d messages of %.1f MiB in 2 folders, one process:\n",
+		fmt.Fprintf(bw, "\nbig messages: one mailbox, %d messages of %.1f MiB in 2 folders, one process:\n\n",
 			r.BigCorpus.Messages, float64(r.BigCorpus.Largest)/(1<<20))
+		writeSummary(bw, r.BigSummary, nil)
+		fmt.Fprintln(bw)
 		writeRuns(bw, r.Big)
 	}
 	for _, w := range r.Warnings {
@@ -272,6 +274,20 @@ func (r *Report) WriteText(w io.Writer) error {
 	return bw.Flush()
 }
 
+// writeSummary prints the medians and, when given, the ratios.
+func writeSummary(w io.Writer, sums []Summary, x *Ratios) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tool\tmsgs/s\tMiB/s\twall s\tCPU s\tpeak RSS MiB\tmax RSS MiB\truns ok\t")
+	for _, s := range sums {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%d/%d\t\n",
+			s.Tool, s.MessagesPerSecond, s.MiBPerSecond, s.WallSeconds, s.CPUSeconds, s.PeakRSSMiB, s.MaxPeakRSSMiB, s.Runs-s.Failed, s.Runs)
+	}
+	if x != nil {
+		fmt.Fprintf(tw, "imapmigrate/mbsync\t%.2f×\t%.2f×\t\t%.2f×\t%.2f×\t\t\t\n", x.MessagesPerSecond, x.MiBPerSecond, x.CPUSeconds, x.PeakRSS)
+	}
+	tw.Flush()
+}
+
 func writeRuns(w io.Writer, runs []RunResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\ttool\twall s\tmsgs/s\tMiB/s\tCPU s\tpeak RSS MiB\tok\t")
@@ -280,8 +296,12 @@ func writeRuns(w io.Writer, runs []RunResult) {
 		if !x.OK {
 			ok = "FAILED"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f\t%s\t\n",
-			x.Round, x.Tool, x.WallSeconds, x.MessagesPerSecond, x.MiBPerSecond, x.CPUSeconds, float64(x.PeakRSSKiB)/1024, ok)
+		round := strconv.Itoa(x.Round)
+		if x.Round == 0 {
+			round = "warm-up"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f\t%s\t\n",
+			round, x.Tool, x.WallSeconds, x.MessagesPerSecond, x.MiBPerSecond, x.CPUSeconds, float64(x.PeakRSSKiB)/1024, ok)
 	}
 	tw.Flush()
 }

@@ -39,6 +39,7 @@ func withExit(code int, err error) error { return &exitError{code: code, err: er
 // globalOptions are the flags every command understands.
 type globalOptions struct {
 	dataDir  string
+	db       string
 	logLevel string
 	output   string // "text" or "json"
 	stdin    io.Reader
@@ -55,7 +56,8 @@ func NewRootCommand(g *globalOptions) *cobra.Command {
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.dataDir, "data-dir", "./imapmigrate-data", "directory for state files and keys")
+	pf.StringVar(&g.dataDir, "data-dir", "./imapmigrate-data", "directory for the database, state files and the secret key")
+	pf.StringVar(&g.db, "db", "", "database (default: imapmigrate.db in --data-dir; env IMAPMIGRATE_DB)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: error, warn, info, debug, trace (protocol, secrets redacted)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.SetIn(g.stdin)

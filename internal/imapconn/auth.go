@@ -3,6 +3,7 @@ package imapconn
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 
 	"github.com/emersion/go-sasl"
@@ -20,7 +21,8 @@ func saslClient(cfg *Config) (sasl.Client, error) {
 	case AuthXOAUTH2:
 		return &xoauth2Client{user: cfg.User, token: cfg.Password.Reveal()}, nil
 	case AuthOAuthBearer:
-		port, _ := strconv.Atoi(fmt.Sprint(cfg.Port))
+		_, p, _ := net.SplitHostPort(cfg.Address())
+		port, _ := strconv.Atoi(p)
 		return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: cfg.User, Token: cfg.Password.Reveal(), Host: cfg.Host, Port: port}), nil
 	}
 	return nil, fmt.Errorf("unknown auth mechanism %q", cfg.Auth)

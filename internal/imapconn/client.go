@@ -26,7 +26,10 @@ func Connect(ctx context.Context, cfg *Config, log *slog.Logger) (*Client, error
 		return nil, err
 	}
 	c := imapclient.New(newGreetedConn(conn, br, greeting), &imapclient.Options{})
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+	// Login, CAPABILITY and ENABLE are bounded by the command timeout.
+	loginCtx, cancel := context.WithTimeout(ctx, cfg.commandTimeout())
+	defer cancel()
+	stop := context.AfterFunc(loginCtx, func() { c.Close() })
 	defer stop()
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()

@@ -47,11 +47,17 @@ func dial(ctx context.Context, cfg *Config, log *slog.Logger) (net.Conn, *bufio.
 	}
 	conn = withTrace(conn, log)
 	br := bufio.NewReader(conn)
+	if cfg.Security != SecuritySSL {
+		// A server greets at once; silence usually means a TLS port.
+		conn.SetReadDeadline(time.Now().Add(min(cfg.dialTimeout(), 10*time.Second)))
+	}
 	greeting, err := readResponse(br)
 	if err != nil {
 		conn.Close()
-		if cfg.Security != SecuritySSL && errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w (the server closed the connection before its greeting: does this port expect implicit TLS? try --security ssl)", err)
+		var ne net.Error
+		if cfg.Security != SecuritySSL && (errors.Is(err, io.EOF) || (errors.As(err, &ne) && ne.Timeout())) {
+			return nil, nil, "", &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: fmt.Errorf(
+				"%w: no IMAP greeting; this port probably expects implicit TLS: use --security ssl (or the STARTTLS port, usually 143)", err)}
 		}
 		return nil, nil, "", explainDial(cfg, err)
 	}

@@ -167,18 +167,28 @@ func explainDial(cfg *Config, err error) *Error {
 	var cvErr *tls.CertificateVerificationError
 	var uaErr x509.UnknownAuthorityError
 	var hnErr x509.HostnameError
+	var ciErr x509.CertificateInvalidError
 	var recErr tls.RecordHeaderError
+	var dnsErr *net.DNSError
+	op := "connect to " + cfg.Address()
 	switch {
-	case errors.As(err, &cvErr) || errors.As(err, &uaErr):
-		return &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: errors.Join(err,
-			errors.New("the server's certificate is not trusted: give its CA with --ca-file, or (tests only) --insecure-skip-verify"))}
+	// Go wraps every verification error in CertificateVerificationError:
+	// look at the specific causes first.
 	case errors.As(err, &hnErr):
-		return &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: errors.Join(err,
+		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
 			errors.New("the certificate does not name this host: connect by the name on the certificate"))}
+	case errors.As(err, &ciErr) && ciErr.Reason == x509.Expired:
+		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
+			errors.New("the server's certificate has expired (or is not yet valid): renew it on the server, or check this machine's clock"))}
+	case errors.As(err, &cvErr) || errors.As(err, &uaErr):
+		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
+			errors.New("the server's certificate is not trusted: give its CA with --ca-file, or (tests only) --insecure-skip-verify"))}
 	case errors.As(err, &recErr):
-		return &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: errors.Join(err,
+		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
 			errors.New("the server did not answer TLS: this port may expect plain text or STARTTLS (try --security tls or none, or port 993 for ssl)"))}
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return &Error{Class: Fatal, Op: op, Err: errors.Join(err, errors.New("no such host: check the server name"))}
 	}
 	c := Classify(err, false)
-	return &Error{Class: c.Class, Op: "connect to " + cfg.Address(), Err: err}
+	return &Error{Class: c.Class, Op: op, Err: err}
 }

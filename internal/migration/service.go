@@ -91,8 +91,10 @@ func (p *EndpointParams) validate() error {
 	if e.MaxConcurrentMigrations == 0 {
 		e.MaxConcurrentMigrations = DefaultMaxConcurrentMigrations
 	}
-	if e.MaxConcurrentIncrementalSyncs == 0 {
-		e.MaxConcurrentIncrementalSyncs = DefaultMaxConcurrentIncrementalSyncs
+	if e.MaxConcurrentIncrementalSyncs == 0 || (e.MaxConcurrentIncrementalSyncs == DefaultMaxConcurrentIncrementalSyncs &&
+		e.MaxConcurrentMigrations < DefaultMaxConcurrentIncrementalSyncs) {
+		// The default, capped by a lower MaxConcurrentMigrations.
+		e.MaxConcurrentIncrementalSyncs = min(DefaultMaxConcurrentIncrementalSyncs, e.MaxConcurrentMigrations)
 	}
 	if e.MaxConcurrentMigrations < 1 || e.MaxConcurrentMigrations > MaxConcurrentLimit {
 		return invalid("--max-concurrent-migrations %d: must be between 1 and %d", e.MaxConcurrentMigrations, MaxConcurrentLimit)

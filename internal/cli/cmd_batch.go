@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imapmigrate/imapmigrate/internal/csvfile"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+)
+
+func init() { subcommands = append(subcommands, newBatchCommand) }
+
+func newBatchCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "batch",
+		Short: "Manage migration batches: a migration file's users between two endpoints",
+	}
+	cmd.AddCommand(newBatchNewCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g))
+	for _, v := range []struct {
+		verb, short string
+		do          func(a *app, cmd *cobra.Command, name string) (string, error)
+	}{
+		{"start", "Start or resume a batch; failed users are retried (Start-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
+			return "started", a.svc.StartBatch(cmd.Context(), name)
+		}},
+		{"stop", "Stop a batch; running users stop at a safe point (Stop-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
+			return "stopping", a.svc.StopBatch(cmd.Context(), name)
+		}},
+		{"complete", "Run a last incremental sync, then stop syncing for good (Complete-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
+			return "completing", a.svc.CompleteBatch(cmd.Context(), name)
+		}},
+		{"remove", "Stop and delete a batch, its sync state and its stored passwords (Remove-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
+			gone, err := a.svc.RemoveBatch(cmd.Context(), name)
+			if gone {
+				return "removed", err
+			}
+			return "removing (a worker is finishing; it will be gone shortly)", err
+		}},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use:   v.verb + " NAME",
+			Short: v.short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				a, err := openApp(cmd.Context(), g)
+				if err != nil {
+					return err
+				}
+				defer a.close()
+				what, err := v.do(a, cmd, args[0])
+				if err != nil {
+					return serviceError(err)
+				}
+				fmt.Fprintf(g.stdout, "Batch %s %s.\n", args[0], what)
+				return nil
+			},
+		})
+	}
+	return cmd
+}
+
+func newBatchNewCommand(g *globalOptions) *cobra.Command {
+	var p migration.BatchParams
+	var csvPath, encoding, maxSize string
+	cmd := &cobra.Command{
+		Use:   "new NAME --source EP --target EP --csv FILE [flags]",
+		Short: "Create a migration batch from a migration file (New-MigrationBatch)",
+		Long: `Create a migration batch. The name, both endpoints, the whole migration file
+and the exclusions are checked first; if anything is wrong, every problem is
+listed and nothing is created. Addresses already in another batch that is not
+completed are refused.
+
+EXAMPLES
+  imapmigrate batch new IMAPBatch1 --source old-imap --target new-dovecot \
+    --csv users.csv --exclude-folder 'Deleted Messages' --exclude-folder '#JunkEmail#' --autostart
+
+EXIT STATUS
+  0 created; 1 invalid input (listed); 2 other errors`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			f, err := os.Open(csvPath)
+			if err != nil {
+				return withExit(ExitUsage, fmt.Errorf("--csv: %w", err))
+			}
+			defer f.Close()
+			p.Name, p.CSV = args[0], f
+			p.CSVOptions = csvfile.Options{Encoding: encoding}
+			if maxSize != "" {
+				if p.MaxMessageSize, err = parseSize(maxSize); err != nil {
+					return withExit(ExitUsage, fmt.Errorf("--max-message-size: %w", err))
+				}
+			}
+			b, file, err := a.svc.NewBatch(cmd.Context(), p)
+			if err != nil {
+				return serviceError(err)
+			}
+			if g.output == "json" {
+				return printJSON(g.stdout, b)
+			}
+			for _, n := range file.Notices {
+				fmt.Fprintln(g.stdout, "Notice:", n)
+			}
+			for _, w := range file.Warnings {
+				fmt.Fprintln(g.stdout, "Warning:", w.String())
+			}
+			forms := file.Forms()
+			var parts []string
+			for form, n := range forms {
+				parts = append(parts, fmt.Sprintf("%d %s", n, form))
+			}
+			sort.Strings(parts)
+			fmt.Fprintf(g.stdout, "Batch %s created with %d users (logins: %s). Status: %s.\n", b.Name, b.Users, strings.Join(parts, ", "), b.Status)
+			if b.Status == migration.BatchCreated {
+				fmt.Fprintf(g.stdout, "Start it with: imapmigrate batch start %s\n", b.Name)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&p.Source, "source", "", "source endpoint")
+	fs.StringVar(&p.Target, "target", "", "target endpoint")
+	fs.StringVar(&csvPath, "csv", "", "the migration file (EmailAddress,UserName,Password[,UserRoot])")
+	fs.StringVar(&encoding, "csv-encoding", "", "the file's encoding when not UTF-8/UTF-16 (e.g. windows-1252, gbk, big5)")
+	fs.StringArrayVar(&p.ExcludeFolders, "exclude-folder", nil, "folder not to migrate (case-insensitive; 'Name/*' for a subtree; #Inbox#, #SentItems#, #DeletedItems#, #JunkEmail#, #Drafts#, #Archive#); repeatable")
+	fs.BoolVar(&p.AutoStart, "autostart", false, "start the batch at once")
+	fs.DurationVar(&p.IncrementalInterval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
+	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
+	cmd.MarkFlagRequired("source")
+	cmd.MarkFlagRequired("target")
+	cmd.MarkFlagRequired("csv")
+	return cmd
+}
+
+func newBatchGetCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get [NAME]",
+		Short: "Show batches and their status (Get-MigrationBatch)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			bs, err := a.svc.Batches(cmd.Context(), name)
+			if err != nil {
+				return serviceError(err)
+			}
+			return printBatches(g, bs)
+		},
+	}
+}
+
+func printBatches(g *globalOptions, bs []migration.Batch) error {
+	if g.output == "json" {
+		if bs == nil {
+			bs = []migration.Batch{}
+		}
+		return printJSON(g.stdout, bs)
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATUS\tUSERS\tSYNCED\tFAILED\tSOURCE\tTARGET\tCREATED")
+	for _, b := range bs {
+		synced := b.Counts[migration.UserSynced] + b.Counts[migration.UserCompleted] + b.Counts[migration.UserCompletedWithWarnings]
+		failed := b.Counts[migration.UserFailed] + b.Counts[migration.UserIncrementalFailed]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", b.Name, b.Status, b.Users, synced, failed, b.SourceEndpoint, b.TargetEndpoint, b.CreatedAt.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}

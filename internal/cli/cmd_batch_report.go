@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imapmigrate/imapmigrate/internal/report"
+)
+
+func newBatchReportCommand(g *globalOptions) *cobra.Command {
+	var format, out string
+	cmd := &cobra.Command{
+		Use:   "report NAME [--format csv|json] [-f FILE]",
+		Short: "The migration users status report of a batch: one row per user",
+		Long: `One row per migration user: EmailAddress, Status, ItemsSynced, ItemsSkipped
+(with the reasons), BytesSynced, Folders, FirstSyncTime, LastSyncTime,
+NextSyncTime, Error. No password appears in it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			if _, err := a.svc.Batch(cmd.Context(), args[0]); err != nil {
+				return serviceError(err)
+			}
+			users, err := a.svc.Users(cmd.Context(), args[0], "")
+			if err != nil {
+				return serviceError(err)
+			}
+			var w io.Writer = g.stdout
+			if out != "" {
+				f, err := os.Create(out)
+				if err != nil {
+					return withExit(ExitUsage, err)
+				}
+				defer f.Close()
+				w = f
+			}
+			if err := report.Write(w, format, users); err != nil {
+				return withExit(ExitUsage, err)
+			}
+			if out != "" {
+				fmt.Fprintf(g.stdout, "Report of %d users written to %s\n", len(users), out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
+	cmd.Flags().StringVarP(&out, "file", "f", "", "write the report to this file")
+	return cmd
+}

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+)
+
+func init() { subcommands = append(subcommands, newUserCommand) }
+
+func newUserCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Show migration users (Get-MigrationUser, Get-MigrationUserStatistics)"}
+	var batch, status string
+	get := &cobra.Command{
+		Use:   "get [--batch B] [--status S]",
+		Short: "List migration users and their status",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			users, err := a.svc.Users(cmd.Context(), batch, migration.UserStatus(status))
+			if err != nil {
+				return serviceError(err)
+			}
+			if g.output == "json" {
+				if users == nil {
+					users = []migration.User{}
+				}
+				return printJSON(g.stdout, users)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL ADDRESS\tBATCH\tSTATUS\tITEMS SYNCED\tITEMS SKIPPED\tLAST SYNC\tERROR")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, when(u.LastSync), u.Error)
+			}
+			return tw.Flush()
+		},
+	}
+	get.Flags().StringVar(&batch, "batch", "", "only this batch")
+	get.Flags().StringVar(&status, "status", "", "only this status (Queued, Syncing, Synced, Failed, …)")
+	var folders bool
+	stats := &cobra.Command{
+		Use:   "stats EMAIL [--folders]",
+		Short: "Statistics of one migration user: items, skipped with reasons, bytes, syncs, error",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			u, err := a.svc.User(cmd.Context(), args[0])
+			if err != nil {
+				return serviceError(err)
+			}
+			var fs []folderStat
+			if folders {
+				if fs, err = userFolders(cmd, a, u.ID); err != nil {
+					return withExit(ExitUsage, err)
+				}
+			}
+			if g.output == "json" {
+				return printJSON(g.stdout, struct {
+					*migration.User
+					Folders []folderStat `json:"folder_detail,omitempty"`
+				}{u, fs})
+			}
+			fmt.Fprintf(g.stdout, "EmailAddress:  %s\nBatch:         %s\nStatus:        %s\nItemsSynced:   %d\nItemsSkipped:  %d %v\nBytesSynced:   %s\nFolders:       %d\nFirstSync:     %s\nLastSync:      %s\nNextSync:      %s\nError:         %s\n",
+				u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, u.SkippedBy, humanBytes(u.BytesSynced), u.Folders,
+				when(u.FirstSync), when(u.LastSync), when(u.NextSync), u.Error)
+			if folders {
+				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "\nSOURCE FOLDER\tTARGET FOLDER\tMESSAGES\tSKIPPED\tLAST SYNC")
+				for _, f := range fs {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f.Source, f.Target, f.Messages, f.Skipped, when(f.LastSync))
+				}
+				tw.Flush()
+			}
+			return nil
+		},
+	}
+	stats.Flags().BoolVar(&folders, "folders", false, "add per-folder detail")
+	cmd.AddCommand(get, stats)
+	return cmd
+}
+
+type folderStat struct {
+	Source   string    `json:"source"`
+	Target   string    `json:"target"`
+	Messages int       `json:"messages"`
+	Skipped  int       `json:"skipped"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+}
+
+func userFolders(cmd *cobra.Command, a *app, id int64) ([]folderStat, error) {
+	rows, err := a.store.FolderStats(cmd.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]folderStat, len(rows))
+	for i, r := range rows {
+		out[i] = folderStat{Source: r.Source, Target: r.Target, Messages: r.Messages, Skipped: r.Skipped, LastSync: r.LastSync}
+	}
+	return out, nil
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.DateTime)
+}
