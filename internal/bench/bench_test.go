@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os/exec"
@@ -76,12 +77,16 @@ func TestRunSmall(t *testing.T) {
 		rep.WriteText(&b)
 		t.Fatalf("a run failed:\n%s", b.String())
 	}
-	if len(rep.Runs) != 4 || len(rep.Big) != 2 || rep.Ratios == nil {
-		t.Fatalf("%d runs, %d big-message runs, ratios %v", len(rep.Runs), len(rep.Big), rep.Ratios)
+	if len(rep.Runs) != 6 || len(rep.Big) != 4 || rep.Ratios == nil || len(rep.BigSummary) != 2 {
+		t.Fatalf("%d runs, %d big-message runs, ratios %v, big summary %v", len(rep.Runs), len(rep.Big), rep.Ratios, rep.BigSummary)
 	}
-	// Alternating order: imapmigrate first in odd rounds.
-	if rep.Runs[0].Tool != ToolImapmigrate || rep.Runs[2].Tool != ToolMbsync {
-		t.Errorf("order %s, %s, %s, %s", rep.Runs[0].Tool, rep.Runs[1].Tool, rep.Runs[2].Tool, rep.Runs[3].Tool)
+	// A warm-up, then alternating order: imapmigrate first in odd rounds.
+	var order []string
+	for _, r := range rep.Runs {
+		order = append(order, fmt.Sprintf("%d %s", r.Round, r.Tool))
+	}
+	if want := "0 mbsync,0 imapmigrate,1 imapmigrate,1 mbsync,2 mbsync,2 imapmigrate"; strings.Join(order, ",") != want {
+		t.Errorf("runs %s, want %s", strings.Join(order, ","), want)
 	}
 	for _, r := range append(rep.Runs, rep.Big...) {
 		if r.PeakRSSKiB <= 0 || r.WallSeconds <= 0 || r.Messages == 0 {

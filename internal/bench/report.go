@@ -87,11 +87,12 @@ type Report struct {
 	Commands     map[string]string `json:"commands"`
 	MbsyncConfig string            `json:"mbsync_config,omitempty"`
 	// RSSMethod says how peak RSS was measured: RSSByTime or RSSByPolling.
-	RSSMethod string      `json:"rss_method"`
-	Runs      []RunResult `json:"runs"`
-	Summary   []Summary   `json:"summary"`
-	Ratios    *Ratios     `json:"ratios,omitempty"`
-	Big       []RunResult `json:"big_message_runs,omitempty"`
+	RSSMethod  string      `json:"rss_method"`
+	Runs       []RunResult `json:"runs"`
+	Summary    []Summary   `json:"summary"`
+	Ratios     *Ratios     `json:"ratios,omitempty"`
+	Big        []RunResult `json:"big_message_runs,omitempty"`
+	BigSummary []Summary   `json:"big_message_summary,omitempty"`
 	// Failed is true when any run failed a check.
 	Failed bool `json:"failed"`
 	// Warnings are findings that do not fail the benchmark, such as a peak

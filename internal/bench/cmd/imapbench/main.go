@@ -56,6 +56,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.hugeMiB, "huge-mib", d.Corpus.HugeSize>>20, "size of a huge message, MiB")
 	fs.Uint64Var(&o.cfg.Corpus.Seed, "seed", d.Corpus.Seed, "corpus seed: the same seed gives the same corpus")
 	fs.IntVar(&o.cfg.Runs, "runs", d.Runs, "rounds; each runs both tools, in alternating order")
+	fs.BoolVar(&o.cfg.Warmup, "warmup", d.Warmup, "run both tools once, uncounted, before the rounds (-warmup=false to skip)")
 	fs.IntVar(&o.cfg.ParallelFolders, "parallel-folders", d.ParallelFolders, "imapmigrate --parallel-folders")
 	fs.StringVar(&o.cfg.Imapmigrate, "imapmigrate", d.Imapmigrate, "imapmigrate binary (make build)")
 	fs.StringVar(&o.cfg.Mbsync, "mbsync", d.Mbsync, "mbsync binary (apt-get install isync)")
