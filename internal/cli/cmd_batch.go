@@ -21,7 +21,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 		Use:   "batch",
 		Short: "Manage migration batches: a migration file's users between two endpoints",
 	}
-	cmd.AddCommand(newBatchNewCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g))
+	cmd.AddCommand(newBatchNewCommand(g), newBatchSetCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g))
 	for _, v := range []struct {
 		verb, short string
 		do          func(a *app, cmd *cobra.Command, name string) (string, error)
@@ -67,7 +67,7 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 
 func newBatchNewCommand(g *globalOptions) *cobra.Command {
 	var p migration.BatchParams
-	var csvPath, encoding, maxSize string
+	var csvPath, encoding, maxSize, after string
 	cmd := &cobra.Command{
 		Use:   "new NAME --source EP --target EP --csv FILE [flags]",
 		Short: "Create a migration batch from a migration file (New-MigrationBatch)",
@@ -99,6 +99,11 @@ EXIT STATUS
 			if maxSize != "" {
 				if p.MaxMessageSize, err = parseSize(maxSize); err != nil {
 					return withExit(ExitUsage, fmt.Errorf("--max-message-size: %w", err))
+				}
+			}
+			if after != "" {
+				if p.ReceivedAfter, err = parseDate(after); err != nil {
+					return withExit(ExitUsage, fmt.Errorf("--received-after: %w", err))
 				}
 			}
 			b, file, err := a.svc.NewBatch(cmd.Context(), p)
@@ -136,6 +141,7 @@ EXIT STATUS
 	fs.BoolVar(&p.AutoStart, "autostart", false, "start the batch at once")
 	fs.DurationVar(&p.IncrementalInterval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
 	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
+	fs.StringVar(&after, "received-after", "", "only messages that arrived after this date (2006-01-02 or RFC 3339); older ones are reported as filtered")
 	cmd.MarkFlagRequired("source")
 	cmd.MarkFlagRequired("target")
 	cmd.MarkFlagRequired("csv")
@@ -181,4 +187,67 @@ func printBatches(g *globalOptions, bs []migration.Batch) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", b.Name, b.Status, b.Users, synced, failed, b.SourceEndpoint, b.TargetEndpoint, b.CreatedAt.Local().Format(time.DateTime))
 	}
 	return tw.Flush()
+}
+
+// parseDate reads 2006-01-02 (midnight UTC) or an RFC 3339 time.
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date: write 2024-01-31 or 2024-01-31T08:00:00Z", s)
+	}
+	return t, nil
+}
+
+func newBatchSetCommand(g *globalOptions) *cobra.Command {
+	var exclude []string
+	var interval time.Duration
+	var maxSize, after string
+	cmd := &cobra.Command{
+		Use:   "set NAME [--exclude-folder F]... [--incremental-interval D] [--max-message-size S] [--received-after DATE]",
+		Short: "Change a batch's settings, only while it is Created (Set-MigrationBatch)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer a.close()
+			var set migration.BatchSettings
+			fs := cmd.Flags()
+			if fs.Changed("exclude-folder") {
+				set.ExcludeFolders = &exclude
+			}
+			if fs.Changed("incremental-interval") {
+				set.IncrementalInterval = &interval
+			}
+			if fs.Changed("max-message-size") {
+				n, err := parseSize(maxSize)
+				if err != nil {
+					return withExit(ExitUsage, fmt.Errorf("--max-message-size: %w", err))
+				}
+				set.MaxMessageSize = &n
+			}
+			if fs.Changed("received-after") {
+				t, err := parseDate(after)
+				if err != nil {
+					return withExit(ExitUsage, fmt.Errorf("--received-after: %w", err))
+				}
+				set.ReceivedAfter = &t
+			}
+			b, err := a.svc.SetBatch(cmd.Context(), args[0], set)
+			if err != nil {
+				return serviceError(err)
+			}
+			return printBatches(g, []migration.Batch{*b})
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&exclude, "exclude-folder", nil, "replaces the batch's excluded folders; repeatable")
+	fs.DurationVar(&interval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
+	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
+	fs.StringVar(&after, "received-after", "", "only messages that arrived after this date")
+	return cmd
 }

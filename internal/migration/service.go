@@ -224,6 +224,7 @@ type BatchParams struct {
 	ExcludeFolders      []string
 	IncrementalInterval time.Duration
 	MaxMessageSize      int64
+	ReceivedAfter       time.Time
 	AutoStart           bool
 }
 
@@ -274,7 +275,7 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		users = append(users, User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: imapconn.Secret(sealed)})
 	}
 	b := &Batch{Name: p.Name, SourceEndpoint: src.Name, TargetEndpoint: tgt.Name, Intent: IntentCreated, ExcludeFolders: p.ExcludeFolders,
-		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, CreatedAt: s.now()}
+		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now()}
 	if err := s.Store.CreateBatch(ctx, b, users); err != nil {
 		var ce *ConflictError
 		switch {
@@ -300,6 +301,50 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 	}
 	got, err := s.Batch(ctx, p.Name)
 	return got, file, err
+}
+
+// BatchSettings are what SetBatch may change; nil fields stay as they are.
+type BatchSettings struct {
+	ExcludeFolders      *[]string
+	IncrementalInterval *time.Duration
+	MaxMessageSize      *int64
+	ReceivedAfter       *time.Time
+}
+
+// SetBatch changes a batch's settings, only while it is Created (as in
+// Exchange Online: a started batch keeps the settings it started with).
+func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) (*Batch, error) {
+	b, err := s.Batch(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != BatchCreated {
+		return nil, invalid("batch %s is %s: its settings can be changed only before it is started", name, b.Status)
+	}
+	if set.ExcludeFolders != nil {
+		for _, x := range *set.ExcludeFolders {
+			if err := folders.ValidateExclude(x); err != nil {
+				return nil, invalid("--exclude-folder %q: %v", x, err)
+			}
+		}
+		b.ExcludeFolders = *set.ExcludeFolders
+	}
+	if set.IncrementalInterval != nil {
+		if *set.IncrementalInterval < time.Second {
+			return nil, invalid("--incremental-interval %v: at least 1s", *set.IncrementalInterval)
+		}
+		b.IncrementalInterval = *set.IncrementalInterval
+	}
+	if set.MaxMessageSize != nil {
+		b.MaxMessageSize = *set.MaxMessageSize
+	}
+	if set.ReceivedAfter != nil {
+		b.ReceivedAfter = *set.ReceivedAfter
+	}
+	if err := s.Store.UpdateBatchSettings(ctx, b); err != nil {
+		return nil, err
+	}
+	return s.Batch(ctx, name)
 }
 
 // Batch returns a batch with its derived status and user counts.

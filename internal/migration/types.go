@@ -114,6 +114,7 @@ type Batch struct {
 	ExcludeFolders      []string      `json:"exclude_folders,omitempty"`
 	IncrementalInterval time.Duration `json:"-"`
 	MaxMessageSize      int64         `json:"max_message_size"`
+	ReceivedAfter       time.Time     `json:"received_after,omitzero"`
 	Error               string        `json:"error,omitempty"`
 	CreatedAt           time.Time     `json:"created_at"`
 	StartedAt           time.Time     `json:"started_at,omitzero"`

@@ -264,7 +264,15 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Fatalf("duplicate addresses: %v", err)
 	}
 
+	// Settings change only while Created.
+	iv := 2 * time.Second
+	if _, err := e.svc.SetBatch(ctx, "Batch1", migration.BatchSettings{IncrementalInterval: &iv}); err != nil {
+		t.Fatalf("set while Created: %v", err)
+	}
 	ok(t, e.svc.StartBatch(ctx, "Batch1"))
+	if _, err := e.svc.SetBatch(ctx, "Batch1", migration.BatchSettings{IncrementalInterval: &iv}); err == nil {
+		t.Error("a started batch's settings were changed")
+	}
 	e.drain("Batch1")
 	// MaxConcurrentMigrations 3, and a user holds at most 2 source sessions
 	// (2 folders in parallel, the first over the control connection).

@@ -93,7 +93,7 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outc
 	switch c.Kind {
 	case "final":
 		o.Status = migration.UserCompleted
-		if sum(o.Skipped) > 0 {
+		if sum(o.Skipped)-o.Skipped[string(syncer.SkipFiltered)] > 0 {
 			o.Status = migration.UserCompletedWithWarnings
 		}
 	default:
@@ -130,6 +130,7 @@ func (r *SyncRunner) sync(ctx context.Context, c *migration.Claim) (*syncer.Resu
 	if c.Batch.MaxMessageSize > 0 {
 		opts.MaxMessageSize = c.Batch.MaxMessageSize
 	}
+	opts.ReceivedAfter = c.Batch.ReceivedAfter
 	if opts.Retry.Attempts == 0 {
 		opts.Retry.Attempts = 3 // then the scheduler backs off without holding the slot
 	}

@@ -136,21 +136,21 @@ func (s *Store) DeleteEndpoint(ctx context.Context, name string) error {
 	})
 }
 
-const batchCols = `name, source_endpoint, target_endpoint, intent, exclude_folders, incremental_seconds, max_message_size, error, created_at, started_at, completed_at`
+const batchCols = `name, source_endpoint, target_endpoint, intent, exclude_folders, incremental_seconds, max_message_size, received_after, error, created_at, started_at, completed_at`
 
 func scanBatch(r scanner) (*migration.Batch, error) {
 	var b migration.Batch
 	var exclude string
 	var secs int64
-	var created, started, completed sql.NullString
-	if err := r.Scan(&b.Name, &b.SourceEndpoint, &b.TargetEndpoint, &b.Intent, &exclude, &secs, &b.MaxMessageSize, &b.Error, &created, &started, &completed); err != nil {
+	var created, started, completed, after sql.NullString
+	if err := r.Scan(&b.Name, &b.SourceEndpoint, &b.TargetEndpoint, &b.Intent, &exclude, &secs, &b.MaxMessageSize, &after, &b.Error, &created, &started, &completed); err != nil {
 		return nil, err
 	}
 	if exclude != "" {
 		b.ExcludeFolders = strings.Split(exclude, "\n")
 	}
 	b.IncrementalInterval = time.Duration(secs) * time.Second
-	b.CreatedAt, b.StartedAt, b.CompletedAt = parseTS(created), parseTS(started), parseTS(completed)
+	b.CreatedAt, b.StartedAt, b.CompletedAt, b.ReceivedAfter = parseTS(created), parseTS(started), parseTS(completed), parseTS(after)
 	return &b, nil
 }
 
@@ -176,9 +176,9 @@ func (s *Store) CreateBatch(ctx context.Context, b *migration.Batch, users []mig
 		if len(conflict.Emails) > 0 {
 			return conflict
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO batch (`+batchCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, NULL, NULL)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO batch (`+batchCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, NULL, NULL)`,
 			b.Name, b.SourceEndpoint, b.TargetEndpoint, b.Intent, strings.Join(b.ExcludeFolders, "\n"),
-			int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, ts(b.CreatedAt))
+			int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, ts(b.ReceivedAfter), ts(b.CreatedAt))
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "PRIMARY KEY") {
 				return migration.ErrExists
@@ -243,8 +243,8 @@ func (s *Store) Batches(ctx context.Context) ([]migration.Batch, error) {
 }
 
 func (s *Store) UpdateBatchSettings(ctx context.Context, b *migration.Batch) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE batch SET exclude_folders = ?, incremental_seconds = ?, max_message_size = ?, error = ? WHERE name = ?`,
-		strings.Join(b.ExcludeFolders, "\n"), int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, b.Error, b.Name)
+	_, err := s.db.ExecContext(ctx, `UPDATE batch SET exclude_folders = ?, incremental_seconds = ?, max_message_size = ?, received_after = ?, error = ? WHERE name = ?`,
+		strings.Join(b.ExcludeFolders, "\n"), int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, ts(b.ReceivedAfter), b.Error, b.Name)
 	return err
 }
 

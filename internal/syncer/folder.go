@@ -220,6 +220,9 @@ func (f *folderRun) copy(ctx context.Context, metas []meta) error {
 		switch {
 		case !r.opts.CopyDeleted && slices.Contains(m.flags, imap.FlagDeleted):
 			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipDeleted, Size: m.size, Detail: "flagged \\Deleted on the source (pending expunge)"})
+		case !r.opts.ReceivedAfter.IsZero() && m.date.Before(r.opts.ReceivedAfter):
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipFiltered, Size: m.size,
+				Detail: "received " + m.date.UTC().Format(time.RFC3339) + ", before --received-after"})
 		case m.size > r.opts.MaxMessageSize:
 			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipTooLarge, Size: m.size,
 				Detail: fmt.Sprintf("%d bytes, over the %d-byte limit", m.size, r.opts.MaxMessageSize)})

@@ -140,3 +140,36 @@ func TestMaxItems(t *testing.T) {
 		t.Errorf("copied %d, skipped %v; want 5 copied and 4 max_items", res.Copied, res.Skipped)
 	}
 }
+
+// --received-after: older messages are not copied, and reported as filtered.
+func TestReceivedAfter(t *testing.T) {
+	p := newMemPair(t, nil)
+	p.seed(t, rand.New(rand.NewPCG(9, 9)), "INBOX", 30) // dates spread over 2019–2023
+	ctx := context.Background()
+	st, err := store.Open(ctx, p.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mbox, _ := st.Mailbox(ctx, "mem")
+	cfg := func(name string, s *testenv.MemServer) *imapconn.Config {
+		return &imapconn.Config{Name: name, Host: s.Host, Port: s.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
+	}
+	cut := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	s := &syncer.Syncer{Source: &imapconn.Factory{Config: cfg("source", p.src)}, Target: &imapconn.Factory{Config: cfg("target", p.tgt)},
+		State: mbox, Options: syncer.Options{ReceivedAfter: cut}}
+	res, err := s.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Copied == 0 || res.Skipped[syncer.SkipFiltered] == 0 || res.Copied+res.Skipped[syncer.SkipFiltered] != 30 {
+		t.Fatalf("copied %d, skipped %v", res.Copied, res.Skipped)
+	}
+	for _, msgs := range testenv.Snapshot(t, testenv.Login(t, p.tgt.Addr(), "terry", "pw")) {
+		for _, m := range msgs {
+			if m.InternalDate.Before(cut) {
+				t.Errorf("a message from %v was copied", m.InternalDate)
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ type Options struct {
 	Exclude         []string // folder exclusion patterns (see package folders)
 	UserRoot        string   // only the folders under this root
 	CopyDeleted     bool     // copy messages flagged \Deleted (skipped by default)
+	ReceivedAfter   time.Time // messages that arrived earlier are not copied (reported as filtered)
 	DryRun          bool     // plan and count, change nothing
 
 	ChunkMessages int   // messages per APPEND batch, default 32

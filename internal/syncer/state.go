@@ -80,6 +80,7 @@ const (
 	SkipMaxItems  SkipReason = "max_items"      // over the per-mailbox item limit
 	SkipVanished  SkipReason = "vanished"       // expunged on the source while being copied
 	SkipSourceBad SkipReason = "source_corrupt" // the source could not serve it
+	SkipFiltered  SkipReason = "filtered"       // outside the batch's filter (--received-after)
 )
 
 // Pending is a message whose APPEND may or may not have happened.

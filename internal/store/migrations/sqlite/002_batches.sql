@@ -26,6 +26,7 @@ CREATE TABLE batch (
     exclude_folders      TEXT NOT NULL DEFAULT '', -- newline-separated
     incremental_seconds  INTEGER NOT NULL,
     max_message_size     INTEGER NOT NULL,
+    received_after       TEXT,          -- only messages that arrived later
     error                TEXT NOT NULL DEFAULT '',
     created_at           TEXT NOT NULL,
     started_at           TEXT,
