@@ -18,14 +18,14 @@ type Conns interface {
 
 // Options tune one mailbox sync. The zero value of a field means its default.
 type Options struct {
-	ParallelFolders int      // folders synced at once, default 2
-	MaxMessageSize  int64    // larger messages are skipped, default 35 MB
-	MaxItems        int      // messages per mailbox, default 500,000
-	Exclude         []string // folder exclusion patterns (see package folders)
-	UserRoot        string   // only the folders under this root
-	CopyDeleted     bool     // copy messages flagged \Deleted (skipped by default)
+	ParallelFolders int       // folders synced at once, default 2
+	MaxMessageSize  int64     // larger messages are skipped, default 35 MB
+	MaxItems        int       // messages per mailbox, default 500,000
+	Exclude         []string  // folder exclusion patterns (see package folders)
+	UserRoot        string    // only the folders under this root
+	CopyDeleted     bool      // copy messages flagged \Deleted (skipped by default)
 	ReceivedAfter   time.Time // messages that arrived earlier are not copied (reported as filtered)
-	DryRun          bool     // plan and count, change nothing
+	DryRun          bool      // plan and count, change nothing
 
 	ChunkMessages int   // messages per APPEND batch, default 32
 	ChunkBytes    int64 // bytes per APPEND batch, default 8 MiB
