@@ -12,6 +12,10 @@ const (
 	AttrUserName     = "UserName"
 	AttrPassword     = "Password"
 	AttrUserRoot     = "UserRoot"
+	// TargetUserName and TargetPassword log in to the target mailbox, for a
+	// target endpoint with per-user access.
+	AttrTargetUserName = "TargetUserName"
+	AttrTargetPassword = "TargetPassword"
 )
 
 // attribute is one column the migration file may have. A new attribute
@@ -27,6 +31,8 @@ var attributes = []attribute{
 	{AttrUserName, true},
 	{AttrPassword, true},
 	{AttrUserRoot, false},
+	{AttrTargetUserName, false},
+	{AttrTargetPassword, false},
 }
 
 // attributeList is "EmailAddress, UserName, Password, UserRoot", for messages.

@@ -305,6 +305,15 @@ func (c *checker) checkRow(rec record) {
 		}
 	}
 
+	targetUser, _ := cell(AttrTargetUserName)
+	targetPassword, _ := cell(AttrTargetPassword)
+	switch {
+	case targetUser != "" && targetPassword == "":
+		problem(AttrTargetPassword, "empty while TargetUserName is set", "enter the password of the TargetUserName login, or leave both empty")
+	case targetUser == "" && targetPassword != "":
+		problem(AttrTargetUserName, "empty while TargetPassword is set", "enter the login of the target mailbox, or leave both empty")
+	}
+
 	if !hasUser {
 		return
 	}
@@ -321,6 +330,9 @@ func (c *checker) checkRow(rec record) {
 		EmailAddress: email,
 		Password:     imapconn.Secret(password),
 		Login:        login,
+
+		TargetUserName: targetUser,
+		TargetPassword: imapconn.Secret(targetPassword),
 	})
 }
 

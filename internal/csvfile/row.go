@@ -42,6 +42,10 @@ type Row struct {
 	// Login is the UserName recognised: Login.Raw is the UserName exactly
 	// as written (the login sent to the server), Login.Root the UserRoot.
 	Login credential.Login
+	// TargetUserName and TargetPassword, when the file has them, log in to
+	// the target mailbox (per-user target access).
+	TargetUserName string
+	TargetPassword imapconn.Secret
 }
 
 // UserName is the UserName cell as written.
@@ -55,6 +59,9 @@ func (r Row) String() string {
 	s := fmt.Sprintf("row %d: %s UserName=%q Password=***", r.Number, r.EmailAddress, r.Login.Raw)
 	if r.Login.Root != "" {
 		s += fmt.Sprintf(" UserRoot=%q", r.Login.Root)
+	}
+	if r.TargetUserName != "" {
+		s += fmt.Sprintf(" TargetUserName=%q TargetPassword=***", r.TargetUserName)
 	}
 	return s + " (" + string(r.Login.Form) + ")"
 }
@@ -76,6 +83,8 @@ type rowJSON struct {
 	UserName     string    `json:"user_name"`
 	Password     string    `json:"password"`
 	UserRoot     string    `json:"user_root,omitempty"`
+	TargetUser   string    `json:"target_user_name,omitempty"`
+	TargetPass   string    `json:"target_password,omitempty"`
 	Login        loginJSON `json:"login"`
 }
 
@@ -94,6 +103,15 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		UserName:     r.Login.Raw,
 		Password:     "***",
 		UserRoot:     r.Login.Root,
+		TargetUser:   r.TargetUserName,
+		TargetPass:   mask(r.TargetPassword),
 		Login:        loginJSON{Form: r.Login.Form, User: r.Login.User, Admin: r.Login.Admin, Domain: r.Login.Domain},
 	})
+}
+
+func mask(s imapconn.Secret) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
 }

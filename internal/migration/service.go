@@ -110,7 +110,7 @@ func (p *EndpointParams) validate() error {
 			return invalid("--mailbox-access %s needs --admin-user and --admin-password-file", e.MailboxAccess)
 		}
 	case AccessPerUser:
-		return invalid("--mailbox-access per-user needs TargetUserName/TargetPassword columns in the migration file, which are not supported yet: use master or authzid")
+		// The migration file's TargetUserName/TargetPassword columns say.
 	case AccessXOAUTH2:
 		if e.TokenCommand == "" {
 			return invalid("--mailbox-access xoauth2 needs --token-command")
@@ -267,12 +267,33 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		return nil, nil, err
 	}
 	users := make([]User, 0, len(file.Rows))
+	var missing []string
 	for _, r := range file.Rows {
+		if tgt.MailboxAccess == AccessPerUser && r.TargetUserName == "" {
+			missing = append(missing, fmt.Sprint(r.Number))
+			continue
+		}
 		sealed, err := s.Box.Seal(r.Password.Reveal())
 		if err != nil {
 			return nil, nil, err
 		}
-		users = append(users, User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: imapconn.Secret(sealed)})
+		u := User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: imapconn.Secret(sealed),
+			TargetUserName: r.TargetUserName}
+		if r.TargetPassword != "" {
+			sealed, err := s.Box.Seal(r.TargetPassword.Reveal())
+			if err != nil {
+				return nil, nil, err
+			}
+			u.TargetPassword = imapconn.Secret(sealed)
+		}
+		users = append(users, u)
+	}
+	if len(missing) > 0 {
+		if len(missing) > 20 {
+			missing = append(missing[:20], "…")
+		}
+		return nil, file, invalid("target endpoint %s opens mailboxes per user, but rows %s have no TargetUserName/TargetPassword: fill those columns, or use a target endpoint with master or authzid access",
+			tgt.Name, strings.Join(missing, ", "))
 	}
 	b := &Batch{Name: p.Name, SourceEndpoint: src.Name, TargetEndpoint: tgt.Name, Intent: IntentCreated, ExcludeFolders: p.ExcludeFolders,
 		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now()}
