@@ -392,3 +392,46 @@ func targetCount(t *testing.T, e *env, user string) int {
 	}
 	return int(*st.NumMessages)
 }
+
+// Target access per user (TargetUserName/TargetPassword columns) and by
+// SASL PLAIN authzid, each for its own batch.
+func TestTargetAccessForms(t *testing.T) {
+	e := newEnv(t, 4, 10)
+	ctx := context.Background()
+	for _, ep := range []migration.EndpointParams{
+		{Endpoint: migration.Endpoint{Name: "per-user", Server: e.tgt.Host, Port: e.tgt.Port, Security: imapconn.SecurityStartTLS,
+			CAFile: e.tgt.CA.CAFile, MailboxAccess: migration.AccessPerUser}, SkipVerify: true},
+		{Endpoint: migration.Endpoint{Name: "authzid", Server: e.tgt.Host, Port: e.tgt.TLSPort, Security: imapconn.SecuritySSL,
+			CAFile: e.tgt.CA.CAFile, MailboxAccess: migration.AccessAuthzid, AdminUser: e.tgt.MasterUser}, AdminPassword: e.tgt.MasterPassword, SkipVerify: true},
+	} {
+		_, err := e.svc.NewEndpoint(ctx, ep)
+		ok(t, err)
+	}
+	perUser := "EmailAddress,UserName,Password,TargetUserName,TargetPassword\n"
+	authz := "EmailAddress,UserName,Password\n"
+	for i, u := range e.users {
+		row := fmt.Sprintf("%s@new.example,%s*%s,%s", u, u, e.src.MasterUser, e.src.MasterPassword)
+		if i < 2 {
+			perUser += fmt.Sprintf("%s,%s@new.example,%s\n", row, u, userPW)
+		} else {
+			authz += row + "\n"
+		}
+	}
+	// A per-user endpoint refuses rows without target credentials.
+	if _, _, err := e.svc.NewBatch(ctx, migration.BatchParams{Name: "NoCreds", Source: "old", Target: "per-user", CSV: strings.NewReader(authz)}); err == nil ||
+		!strings.Contains(err.Error(), "TargetUserName") {
+		t.Errorf("per-user without the columns: %v", err)
+	}
+	for name, spec := range map[string][2]string{"A": {"per-user", perUser}, "B": {"authzid", authz}} {
+		_, _, err := e.svc.NewBatch(ctx, migration.BatchParams{Name: name, Source: "old", Target: spec[0], CSV: strings.NewReader(spec[1]), AutoStart: true})
+		ok(t, err)
+		e.drain(name)
+		if st := e.status(name); st != migration.BatchSynced {
+			t.Errorf("batch %s: %s", name, st)
+			for _, u := range e.usersOf(name, "") {
+				t.Logf("%s %s %s", u.EmailAddress, u.Status, u.Error)
+			}
+		}
+	}
+	e.assertCopied(e.users...)
+}
