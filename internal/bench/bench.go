@@ -114,7 +114,15 @@ func (c *Config) Validate() error {
 // the benchmark; a run that failed its checks is in the report (Failed), and
 // the other runs still happen.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if err != nil {
+		return nil, err
+	}
+	// Absolute paths: the tools run in each run's directory.
+	if cfg.Imapmigrate, err = resolveBinary("imapmigrate", cfg.Imapmigrate); err != nil {
+		return nil, err
+	}
+	if cfg.Mbsync, err = resolveBinary("mbsync", cfg.Mbsync); err != nil {
 		return nil, err
 	}
 	corpus, err := NewCorpus(cfg.Corpus)
@@ -311,6 +319,19 @@ func (b *bencher) run(ctx context.Context, t tool, c *Corpus, kase string, round
 		"peak_rss_mib", round1(float64(res.PeakRSSKiB)/1024), "cpu_s", round1(res.CPUSeconds), "ok", res.OK,
 		"problems", strings.Join(res.Problems, "; "))
 	return res, nil
+}
+
+// resolveBinary finds an executable as a shell would (a name on PATH, or a
+// path) and returns its absolute path; field names the flag for the error.
+func resolveBinary(field, name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	if p, err = filepath.Abs(p); err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return p, nil
 }
 
 // workDir returns the benchmark's directory and what removes it.

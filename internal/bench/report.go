@@ -170,21 +170,27 @@ func (r *Report) summarize() {
 	}
 }
 
-// summarizeRuns gives each tool's medians over its runs of round 1 and up,
-// imapmigrate first.
+// summarizeRuns gives each tool's medians over its successful runs of round
+// 1 and up, imapmigrate first; a failed run is counted, not measured.
 func summarizeRuns(all []RunResult) []Summary {
 	var out []Summary
 	for _, tool := range []string{ToolImapmigrate, ToolMbsync} {
 		var runs []RunResult
+		s := Summary{Tool: tool}
 		for _, res := range all {
-			if res.Tool == tool && res.Round >= 1 {
-				runs = append(runs, res)
+			if res.Tool != tool || res.Round < 1 {
+				continue
 			}
+			s.Runs++
+			if !res.OK {
+				s.Failed++
+				continue
+			}
+			runs = append(runs, res)
 		}
-		if len(runs) == 0 {
+		if s.Runs == 0 {
 			continue
 		}
-		s := Summary{Tool: tool, Runs: len(runs)}
 		s.WallSeconds = medianOf(runs, func(x RunResult) float64 { return x.WallSeconds })
 		s.MessagesPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MessagesPerSecond })
 		s.MiBPerSecond = medianOf(runs, func(x RunResult) float64 { return x.MiBPerSecond })
@@ -192,9 +198,6 @@ func summarizeRuns(all []RunResult) []Summary {
 		s.PeakRSSMiB = medianOf(runs, func(x RunResult) float64 { return float64(x.PeakRSSKiB) / 1024 })
 		for _, x := range runs {
 			s.MaxPeakRSSMiB = max(s.MaxPeakRSSMiB, float64(x.PeakRSSKiB)/1024)
-			if !x.OK {
-				s.Failed++
-			}
 		}
 		out = append(out, s)
 	}
@@ -300,6 +303,12 @@ func writeRuns(w io.Writer, runs []RunResult) {
 		round := strconv.Itoa(x.Round)
 		if x.Round == 0 {
 			round = "warm-up"
+		}
+		if !x.OK {
+			// A failed run copied less than the corpus: its rates mean nothing.
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t-\t-\t%.1f\t%.1f\t%s\t\n",
+				round, x.Tool, x.WallSeconds, x.CPUSeconds, float64(x.PeakRSSKiB)/1024, ok)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.0f\t%.2f\t%.1f\t%.1f\t%s\t\n",
 			round, x.Tool, x.WallSeconds, x.MessagesPerSecond, x.MiBPerSecond, x.CPUSeconds, float64(x.PeakRSSKiB)/1024, ok)
