@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
@@ -100,4 +102,16 @@ func serviceError(err error) error {
 		return withExit(ExitPartial, err)
 	}
 	return withExit(ExitUsage, err)
+}
+
+// withApp opens the app for a command's work and closes it after.
+func withApp(g *globalOptions, fn func(cmd *cobra.Command, a *app, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := openApp(cmd.Context(), g)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		return fn(cmd, a, args)
+	}
 }

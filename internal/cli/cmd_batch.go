@@ -47,19 +47,14 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 			Use:   v.verb + " NAME",
 			Short: v.short,
 			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				a, err := openApp(cmd.Context(), g)
-				if err != nil {
-					return err
-				}
-				defer a.close()
+			RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 				what, err := v.do(a, cmd, args[0])
 				if err != nil {
 					return serviceError(err)
 				}
 				fmt.Fprintf(g.stdout, "Batch %s %s.\n", args[0], what)
 				return nil
-			},
+			}),
 		})
 	}
 	return cmd
@@ -83,12 +78,7 @@ EXAMPLES
 EXIT STATUS
   0 created; 1 invalid input (listed); 2 other errors`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			f, err := os.Open(csvPath)
 			if err != nil {
 				return withExit(ExitUsage, fmt.Errorf("--csv: %w", err))
@@ -130,7 +120,7 @@ EXIT STATUS
 				fmt.Fprintf(g.stdout, "Start it with: imapmigrate batch start %s\n", b.Name)
 			}
 			return nil
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&p.Source, "source", "", "source endpoint")
@@ -153,12 +143,7 @@ func newBatchGetCommand(g *globalOptions) *cobra.Command {
 		Use:   "get [NAME]",
 		Short: "Show batches and their status (Get-MigrationBatch)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			name := ""
 			if len(args) == 1 {
 				name = args[0]
@@ -168,7 +153,7 @@ func newBatchGetCommand(g *globalOptions) *cobra.Command {
 				return serviceError(err)
 			}
 			return printBatches(g, bs)
-		},
+		}),
 	}
 }
 
@@ -209,12 +194,7 @@ func newBatchSetCommand(g *globalOptions) *cobra.Command {
 		Use:   "set NAME [--exclude-folder F]... [--incremental-interval D] [--max-message-size S] [--received-after DATE]",
 		Short: "Change a batch's settings, only while it is Created (Set-MigrationBatch)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			var set migration.BatchSettings
 			fs := cmd.Flags()
 			if fs.Changed("exclude-folder") {
@@ -242,7 +222,7 @@ func newBatchSetCommand(g *globalOptions) *cobra.Command {
 				return serviceError(err)
 			}
 			return printBatches(g, []migration.Batch{*b})
-		},
+		}),
 	}
 	fs := cmd.Flags()
 	fs.StringArrayVar(&exclude, "exclude-folder", nil, "replaces the batch's excluded folders; repeatable")

@@ -19,12 +19,7 @@ func newBatchReportCommand(g *globalOptions) *cobra.Command {
 (with the reasons), BytesSynced, Folders, FirstSyncTime, LastSyncTime,
 NextSyncTime, Error. No password appears in it.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			if _, err := a.svc.Batch(cmd.Context(), args[0]); err != nil {
 				return serviceError(err)
 			}
@@ -48,7 +43,7 @@ NextSyncTime, Error. No password appears in it.`,
 				fmt.Fprintf(g.stdout, "Report of %d users written to %s\n", len(users), out)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
 	cmd.Flags().StringVarP(&out, "file", "f", "", "write the report to this file")

@@ -85,12 +85,7 @@ EXAMPLES
 EXIT STATUS
   0 created; 1 invalid settings or the connection test failed; 2 other errors`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			p, err := f.params(args[0])
 			if err != nil {
 				return withExit(ExitUsage, err)
@@ -100,7 +95,7 @@ EXIT STATUS
 				return withExit(ExitPartial, err)
 			}
 			return printEndpoints(g, []migration.Endpoint{*e})
-		},
+		}),
 	}
 	f.add(cmd.Flags())
 	return cmd
@@ -112,12 +107,7 @@ func newEndpointSetCommand(g *globalOptions) *cobra.Command {
 		Use:   "set NAME [flags]",
 		Short: "Change a migration endpoint (Set-MigrationEndpoint)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			old, err := a.svc.Endpoints(cmd.Context(), args[0])
 			if err != nil {
 				return serviceError(err)
@@ -152,7 +142,7 @@ func newEndpointSetCommand(g *globalOptions) *cobra.Command {
 				return serviceError(err)
 			}
 			return printEndpoints(g, []migration.Endpoint{*e})
-		},
+		}),
 	}
 	f.add(cmd.Flags())
 	return cmd
@@ -163,12 +153,7 @@ func newEndpointGetCommand(g *globalOptions) *cobra.Command {
 		Use:   "get [NAME]",
 		Short: "Show migration endpoints (Get-MigrationEndpoint)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			name := ""
 			if len(args) == 1 {
 				name = args[0]
@@ -178,7 +163,7 @@ func newEndpointGetCommand(g *globalOptions) *cobra.Command {
 				return serviceError(err)
 			}
 			return printEndpoints(g, eps)
-		},
+		}),
 	}
 }
 
@@ -187,18 +172,13 @@ func newEndpointRemoveCommand(g *globalOptions) *cobra.Command {
 		Use:   "remove NAME",
 		Short: "Remove a migration endpoint no batch uses (Remove-MigrationEndpoint)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			if err := a.svc.RemoveEndpoint(cmd.Context(), args[0]); err != nil {
 				return serviceError(err)
 			}
 			fmt.Fprintf(g.stdout, "Endpoint %s removed.\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 

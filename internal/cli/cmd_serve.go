@@ -58,21 +58,16 @@ re-sync each Synced user after its batch's incremental interval. SIGINT or
 SIGTERM stops gracefully: passes under way commit their state and their
 users are released for another worker.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			s := w.scheduler(a, "", nil)
 			a.log.Info(name+" starting", "owner", s.Owner, "workers", w.workers)
-			err = s.Serve(cmd.Context())
+			err := s.Serve(cmd.Context())
 			if err != nil && cmd.Context().Err() == nil {
 				return withExit(ExitUsage, err)
 			}
 			fmt.Fprintln(g.stderr, name+" stopped")
 			return nil
-		},
+		}),
 	}
 	w.addFlags(cmd)
 	return cmd

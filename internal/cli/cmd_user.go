@@ -19,12 +19,7 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 		Use:   "get [--batch B] [--status S]",
 		Short: "List migration users and their status",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			users, err := a.svc.Users(cmd.Context(), batch, migration.UserStatus(status))
 			if err != nil {
 				return serviceError(err)
@@ -41,7 +36,7 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, when(u.LastSync), u.Error)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	get.Flags().StringVar(&batch, "batch", "", "only this batch")
 	get.Flags().StringVar(&status, "status", "", "only this status (Queued, Syncing, Synced, Failed, …)")
@@ -50,12 +45,7 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 		Use:   "stats EMAIL [--folders]",
 		Short: "Statistics of one migration user: items, skipped with reasons, bytes, syncs, error",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer a.close()
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			u, err := a.svc.User(cmd.Context(), args[0])
 			if err != nil {
 				return serviceError(err)
@@ -84,7 +74,7 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 				tw.Flush()
 			}
 			return nil
-		},
+		}),
 	}
 	stats.Flags().BoolVar(&folders, "folders", false, "add per-folder detail")
 	cmd.AddCommand(get, stats)

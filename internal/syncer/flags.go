@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // flagRecent is session-only and set by the server; it is never copied.
@@ -116,31 +117,22 @@ func (f *folderRun) syncFlags(ctx context.Context, last imap.UID, condstore bool
 	}
 	cmd := f.w.src.Fetch(set, opts)
 	changed := make(map[string][]Message) // target flags → messages
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		buf, err := msg.Collect()
-		if err != nil {
-			cmd.Close()
-			return err
-		}
+	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
 		old, ok := f.mapped[buf.UID]
 		if !ok || buf.UID == 0 {
-			continue
+			return
 		}
 		flags := withoutRecent(buf.Flags)
 		if sameFlags(old.Flags, flags) {
-			continue
+			return
 		}
 		target, dropped := f.flags.filter(flags, f.w.r.opts.CopyDeleted)
 		f.fr.KeywordsDropped += dropped
 		key := strings.Join(normFlags(target), " ")
 		old.Flags = flags
 		changed[key] = append(changed[key], old)
-	}
-	if err := cmd.Close(); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("fetch source flags %q: %w", f.m.Source.Name, err)
 	}
 	var updated []Message

@@ -177,22 +177,13 @@ func (f *folderRun) candidates(ctx context.Context) ([]imap.UID, error) {
 func (f *folderRun) fetchMeta(ctx context.Context, uids []imap.UID) ([]meta, error) {
 	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true})
 	var out []meta
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		buf, err := msg.Collect()
-		if err != nil {
-			cmd.Close()
-			return nil, err
-		}
+	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
 		if buf.UID == 0 {
-			continue
+			return
 		}
 		out = append(out, meta{uid: buf.UID, flags: withoutRecent(buf.Flags), date: buf.InternalDate, size: buf.RFC822Size})
-	}
-	if err := cmd.Close(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("fetch source %q: %w", f.m.Source.Name, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
@@ -459,4 +450,22 @@ func (f *folderRun) commit(ctx context.Context, copied []Message, skips []Skip, 
 	}
 	f.st.TargetUIDNext = f.nextTarget
 	return f.w.r.s.State.Commit(context.WithoutCancel(ctx), f.st, Commit{Copied: copied, Skipped: skips, Done: done})
+}
+
+// eachMessage calls fn with each message of a FETCH of small items
+// (flags, dates, sizes, header fields), buffered, then ends the command.
+func eachMessage(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer)) error {
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		buf, err := msg.Collect()
+		if err != nil {
+			cmd.Close()
+			return err
+		}
+		fn(buf)
+	}
+	return cmd.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // targetMsg is a target message as reconciliation sees it.
@@ -31,26 +32,17 @@ func (f *folderRun) targetFrom(ctx context.Context, from imap.UID) ([]targetMsg,
 		known[m.TargetUID] = true
 	}
 	var out []targetMsg
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		buf, err := msg.Collect()
-		if err != nil {
-			cmd.Close()
-			return nil, err
-		}
+	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
 		if buf.UID < from || known[buf.UID] {
-			continue
+			return
 		}
 		out = append(out, targetMsg{uid: buf.UID, flags: buf.Flags, sig: Signature{
 			MessageID: messageID(bufio.NewReader(bytes.NewReader(buf.FindBodySection(msgidSection)))),
 			Date:      buf.InternalDate.Unix(),
 			Size:      buf.RFC822Size,
 		}})
-	}
-	if err := cmd.Close(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("fetch target %q: %w", f.m.Target, err)
 	}
 	slices.SortFunc(out, func(a, b targetMsg) int { return int(a.uid) - int(b.uid) })
@@ -192,19 +184,10 @@ func (f *folderRun) sourceMessageIDs(ctx context.Context, metas []meta) (map[ima
 	}
 	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{msgidSection}})
 	out := make(map[imap.UID]string, len(metas))
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
-		}
-		buf, err := msg.Collect()
-		if err != nil {
-			cmd.Close()
-			return nil, err
-		}
+	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
 		out[buf.UID] = messageID(bufio.NewReader(bytes.NewReader(buf.FindBodySection(msgidSection))))
-	}
-	if err := cmd.Close(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("fetch source %q: %w", f.m.Source.Name, err)
 	}
 	return out, nil
