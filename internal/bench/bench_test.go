@@ -66,6 +66,7 @@ func TestRunSmall(t *testing.T) {
 	cfg.BigMessages, cfg.BigMessageSize = 2, 3<<20
 	cfg.Imapmigrate, cfg.Mbsync = bin, mbsync
 	cfg.RunTimeout = 2 * time.Minute
+	cfg.VerifyContent = true
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

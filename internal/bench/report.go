@@ -38,6 +38,9 @@ type RunResult struct {
 	// OK is true when every process succeeded and every count matched.
 	OK       bool     `json:"ok"`
 	Problems []string `json:"problems,omitempty"`
+	// Notes are findings that do not fail the run, such as mbsync's
+	// content differences under Config.VerifyContent.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Summary is one tool's medians over the rounds of the batch case.
@@ -259,6 +262,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, res := range slices.Concat(r.Runs, r.Big) {
 		for _, p := range res.Problems {
 			fmt.Fprintf(bw, "FAILED %s %s round %d: %s\n", res.Tool, res.Case, res.Round, p)
+		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(bw, "note: %s %s round %d: %s\n", res.Tool, res.Case, res.Round, n)
 		}
 	}
 

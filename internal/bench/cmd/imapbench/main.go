@@ -64,6 +64,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.cfg.BigMessages, "big-messages", d.BigMessages, "messages of the big-message case (0: leave it out)")
 	fs.IntVar(&o.bigMiB, "big-mib", d.BigMessageSize>>20, "size of a big-message case message, MiB")
 	fs.IntVar(&o.cfg.RSSLimitMiB, "rss-limit-mib", d.RSSLimitMiB, "warn when an imapmigrate process peaks above this RSS")
+	fs.BoolVar(&o.cfg.VerifyContent, "verify-content", d.VerifyContent, "after every run, compare each message's bytes, flags and INTERNALDATE, not only the counts (slower)")
 	fs.DurationVar(&o.cfg.RunTimeout, "run-timeout", d.RunTimeout, "kill a tool's processes after this long")
 	fs.StringVar(&o.cfg.Dir, "dir", "", "work directory (default: a new one under $TMPDIR, removed at the end)")
 	fs.BoolVar(&o.cfg.Keep, "keep", false, "keep the work directory")
