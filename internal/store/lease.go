@@ -154,27 +154,44 @@ func (s *Store) Heartbeat(ctx context.Context, userID int64, owner string, expir
 	return intent, err
 }
 
-// Finish records a pass's outcome and releases the lease.
+// Finish records a pass's outcome and releases the lease. What was asked of
+// the batch meanwhile wins over the pass's own view: a pass that ended
+// normally after a stop leaves the user Stopped, and one that ended after a
+// complete (but was not the final pass) makes the user due at once for it.
 func (s *Store) Finish(ctx context.Context, userID int64, owner string, o migration.Outcome) error {
-	skipped, _ := json.Marshal(o.Skipped)
-	if o.Skipped == nil {
-		skipped = []byte("{}")
-	}
-	var first any
-	if o.FirstSync {
-		first = ts(o.At)
-	}
-	res, err := s.db.ExecContext(ctx, `UPDATE migration_user SET status = ?, error = ?, items_synced = ?, items_skipped = ?, skipped_by = ?,
-		bytes_synced = ?, folders = ?, last_sync = COALESCE(?, last_sync), first_sync = COALESCE(first_sync, ?), next_due = ?, attempts = ?,
-		lease_owner = '', lease_expiry = NULL, kind = '' WHERE id = ? AND lease_owner = ?`,
-		o.Status, o.Error, o.Copied, sumSkipped(o.Skipped), string(skipped), o.Bytes, o.Folders, ts(o.At), first, ts(o.NextDue), o.Attempts, userID, owner)
-	if err != nil {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var intent migration.Intent
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT b.intent, u.kind FROM migration_user u JOIN batch b ON b.name = u.batch WHERE u.id = ? AND u.lease_owner = ?`,
+			userID, owner).Scan(&intent, &kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errors.New("lease lost before the outcome was recorded")
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case intent == migration.IntentStopped:
+			o.Status, o.NextDue = migration.UserStopped, time.Time{}
+		case intent == migration.IntentRemoving:
+			o.Status, o.NextDue = migration.UserRemoving, time.Time{}
+		case intent == migration.IntentCompleting && kind != "final" && o.Status != migration.UserCompleted:
+			o.NextDue = o.At
+		}
+		skipped, _ := json.Marshal(o.Skipped)
+		if o.Skipped == nil {
+			skipped = []byte("{}")
+		}
+		var first any
+		if o.FirstSync {
+			first = ts(o.At)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE migration_user SET status = ?, error = ?, items_synced = ?, items_skipped = ?, skipped_by = ?,
+			bytes_synced = ?, folders = ?, last_sync = COALESCE(?, last_sync), first_sync = COALESCE(first_sync, ?), next_due = ?, attempts = ?,
+			lease_owner = '', lease_expiry = NULL, kind = '' WHERE id = ? AND lease_owner = ?`,
+			o.Status, o.Error, o.Copied, sumSkipped(o.Skipped), string(skipped), o.Bytes, o.Folders, ts(o.At), first, ts(o.NextDue), o.Attempts, userID, owner)
 		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errors.New("lease lost before the outcome was recorded")
-	}
-	return nil
+	})
 }
 
 func sumSkipped(m map[string]int) int {
