@@ -310,6 +310,10 @@ func (b *bencher) run(ctx context.Context, t tool, c *Corpus, kase string, round
 		res.RSSKiB[p.user] = p.maxRSS
 		if p.err != nil {
 			res.Problems = append(res.Problems, p.err.Error())
+		} else if out := p.stderr.String(); strings.TrimSpace(out) != "" {
+			// Both tools run quiet (--log-level error, -q): anything they
+			// say on success is worth a look.
+			res.Notes = append(res.Notes, fmt.Sprintf("%s said on stderr: %s", p.user, lastLines(out, 3)))
 		}
 	}
 	for _, u := range c.Users {

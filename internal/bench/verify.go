@@ -13,7 +13,7 @@ import (
 const snapshotTimeout = 10 * time.Minute
 
 // maxDiffsShown bounds how many content differences a report line quotes.
-const maxDiffsShown = 3
+const maxDiffsShown = 1
 
 // snapshot reads every message of user's mailbox on d: bytes (as SHA-256),
 // size, flags and INTERNALDATE, per folder.
