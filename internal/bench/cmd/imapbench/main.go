@@ -146,8 +146,11 @@ func commandLine(fs *flag.FlagSet) string {
 			v = "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 		}
 		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool {
-			if v == "true" {
+			switch {
+			case v == "true":
 				parts = append(parts, "-"+f.Name)
+			case f.DefValue == "true":
+				parts = append(parts, "-"+f.Name+"=false")
 			}
 			return
 		}

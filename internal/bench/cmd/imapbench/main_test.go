@@ -11,13 +11,13 @@ func TestCommandLine(t *testing.T) {
 	fs := flag.NewFlagSet("imapbench", flag.ContinueOnError)
 	var o options
 	o.addFlags(fs)
-	if err := fs.Parse([]string{"-runs", "5", "-json", "-imapmigrate", "/tmp/my dir/imapmigrate"}); err != nil {
+	if err := fs.Parse([]string{"-runs", "5", "-json", "-warmup=false", "-imapmigrate", "/tmp/my dir/imapmigrate"}); err != nil {
 		t.Fatal(err)
 	}
 	got := commandLine(fs)
 	for _, want := range []string{
 		"go run ./internal/bench/cmd/imapbench ",
-		" -runs 5 ", " -json ", " -users 4 ", " -messages ", " -huge-mib 30 ",
+		" -runs 5 ", " -json ", " -warmup=false ", " -users 4 ", " -messages ", " -huge-mib 30 ",
 		" -imapmigrate '/tmp/my dir/imapmigrate' ",
 	} {
 		if !strings.Contains(got+" ", want) {
