@@ -53,8 +53,10 @@ type Config struct {
 	VerifyContent bool `json:"verify_content"`
 	// RunTimeout bounds one tool's run; its processes are killed after it.
 	RunTimeout time.Duration `json:"run_timeout_ns"`
-	// Command is the benchmark's own command line, for the report.
-	Command string `json:"-"`
+	// Command is the benchmark's own command line, and Revision the source
+	// revision imapmigrate was built from, for the report.
+	Command  string `json:"-"`
+	Revision string `json:"revision,omitempty"`
 }
 
 // DefaultConfig is the `make bench` benchmark: about 5,000 messages and
@@ -333,7 +335,8 @@ func (b *bencher) run(ctx context.Context, t tool, c *Corpus, kase string, round
 			// imapmigrate promises bytes, flags, keywords and INTERNALDATE.
 			res.Problems = append(res.Problems, diff)
 		default:
-			// isync 1.4 does not copy keywords: noted, not failed.
+			// mbsync inserts its X-TUID header into every message it
+			// appends, so its copies never match: noted, not failed.
 			res.Notes = append(res.Notes, diff)
 		}
 	}

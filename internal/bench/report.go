@@ -242,6 +242,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	m := r.Machine
 	fmt.Fprintf(bw, "machine: %d CPUs (%s), %d MiB RAM, Linux %s; %s, dovecot %s, %s\n",
 		m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Go, m.Dovecot, m.Mbsync)
+	if r.Config.Revision != "" {
+		fmt.Fprintf(bw, "imapmigrate: %s, built from %s\n", r.Config.Imapmigrate, r.Config.Revision)
+	}
 	fmt.Fprintf(bw, "one process per user, all at once; source implicit TLS, target STARTTLS; imapmigrate --parallel-folders %d\n\n", r.Config.ParallelFolders)
 
 	writeSummary(bw, r.Summary, r.Ratios)

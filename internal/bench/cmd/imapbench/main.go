@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -90,6 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	o.cfg.Corpus.HugeSize = o.hugeMiB << 20
 	o.cfg.BigMessageSize = o.bigMiB << 20
 	o.cfg.Command = commandLine(fs)
+	o.cfg.Revision = revision()
 	if err := o.cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "imapbench:", err)
 		return exitUsage
@@ -131,6 +134,21 @@ func write(w io.Writer, rep *bench.Report, asJSON bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// revision describes the checkout imapmigrate is built from (make bench
+// builds bin/imapmigrate from it): the commit, "+dirty" when tracked files
+// changed. Empty outside a git checkout.
+func revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "+dirty"
+	}
+	return rev
 }
 
 // commandLine is the invocation with every flag spelled out, so a report
