@@ -30,9 +30,7 @@ func (s *spooled) body() (io.Reader, error) {
 
 func (s *spooled) release() {
 	if s.file != nil {
-		name := s.file.Name()
 		s.file.Close()
-		os.Remove(name)
 		s.file = nil
 	}
 	s.mem = nil
@@ -53,6 +51,9 @@ func spool(r io.Reader, size int64, m meta, memMax int64, dir string) (*spooled,
 	if err != nil {
 		return nil, fmt.Errorf("spool message: %w", err)
 	}
+	// Unlinked at once: the open file keeps the bytes, and a crash or a
+	// kill leaves nothing behind.
+	os.Remove(f.Name())
 	s.file = f
 	n, err := io.Copy(f, io.LimitReader(r, size))
 	if err != nil {
