@@ -13,19 +13,21 @@
 //     message's own seed when they are loaded, one chunk at a time.
 //  2. Load appends the corpus to the source Dovecot over the plain port and
 //     checks every folder's count there. Loading is not measured.
-//  3. For each of Config.Runs rounds, each tool copies every user into its
-//     own fresh target Dovecot: imapmigrate reads the source over implicit
-//     TLS and writes the target over STARTTLS; mbsync is configured the same
-//     way. The order of the tools alternates between rounds, so neither
-//     always meets the colder caches.
+//  3. For each of Config.Runs rounds, after an uncounted warm-up round, each
+//     tool copies every user into its own fresh target Dovecot: imapmigrate
+//     reads the source over implicit TLS and writes the target over
+//     STARTTLS; mbsync is configured the same way. The order of the tools
+//     alternates between rounds, so neither always meets the colder caches.
 //  4. A round's figures are for the whole batch: wall time from the first
 //     process started to the last one reaped, messages and bytes of the
 //     corpus divided by it, the CPU time of all processes and the largest
-//     peak RSS (wait4's ru_maxrss, exact, no sampling). Both tools are
-//     divided into the same corpus totals, so the rates compare.
+//     peak RSS, measured by GNU time (RSSByTime says why not by wait4 from
+//     Go). Both tools are divided into the same corpus totals, so the rates
+//     compare.
 //  5. After each run the target's count of every source folder must equal
 //     the source's, and no other target folder may hold a message;
-//     imapmigrate's own JSON totals must match the corpus too. A run that
+//     imapmigrate's own JSON totals must match the corpus too. With
+//     Config.VerifyContent every message is compared as well. A run that
 //     fails a check is reported and makes the benchmark fail, but the other
 //     runs still happen.
 //  6. The summary is the median of the rounds per tool and the ratios

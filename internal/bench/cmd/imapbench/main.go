@@ -4,7 +4,7 @@
 // a run failed its checks. See package bench and docs/BENCHMARKS.md.
 //
 //	make bench                                   # builds bin/imapmigrate, then:
-//	go run ./internal/bench/cmd/imapbench        # the defaults: 2–4 minutes on 2 cores
+//	go run ./internal/bench/cmd/imapbench        # the defaults: 70–95 s on 2 cores
 //	go run ./internal/bench/cmd/imapbench -runs 5 -messages 6000 -json
 //
 // It needs dovecot and mbsync (make deps installs them). Run it from the
