@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
@@ -193,30 +192,5 @@ func seedDemoMailbox(s *testenv.MemServer, user string, rng *rand.Rand) (int, er
 	}
 	defer c.Close()
 	folders := map[string]int{"INBOX": 25, "Sent": 10, "Archive/2024": 15, "Archive/2025": 8, "Projekt/Entwürfe": 4, "已发送": 3, "Junk": 5}
-	n := 0
-	for name, count := range folders {
-		var msgs []testenv.Message
-		for i := 0; i < count; i++ {
-			size := 1200 + rng.IntN(12000)
-			var opts []testenv.GenOption
-			if i%7 == 3 {
-				size = 150_000
-				opts = append(opts, testenv.WithAttachment())
-			}
-			var flags []imap.Flag
-			if i%2 == 0 {
-				flags = append(flags, imap.FlagSeen)
-			}
-			if i%5 == 0 {
-				flags = append(flags, imap.FlagFlagged, "$Label1")
-			}
-			date := time.Now().Add(-time.Duration(rng.IntN(365*24)) * time.Hour).Truncate(time.Second)
-			msgs = append(msgs, testenv.Message{Body: testenv.GenMessage(rng, size, opts...), Flags: flags, InternalDate: date})
-		}
-		if _, err := testenv.Append(c, name, msgs...); err != nil {
-			return 0, err
-		}
-		n += count
-	}
-	return n, nil
+	return testenv.SeedSample(c, rng, folders)
 }

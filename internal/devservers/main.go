@@ -16,9 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
-
-	"github.com/emersion/go-imap/v2"
 
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
@@ -94,30 +91,7 @@ func seed(d *testenv.Dovecot) error {
 		return err
 	}
 	defer c.Close()
-	rng := rand.New(rand.NewPCG(2026, 11))
 	folders := map[string]int{"INBOX": 120, "Sent Messages": 40, "Archive.2024": 60, "Archive.2025": 30, "Projekt.Entwürfe": 10, "已发送": 5}
-	for name, n := range folders {
-		var msgs []testenv.Message
-		for i := 0; i < n; i++ {
-			size := 1500 + rng.IntN(40000)
-			var opts []testenv.GenOption
-			if i%25 == 3 {
-				size = 300_000
-				opts = append(opts, testenv.WithAttachment())
-			}
-			var flags []imap.Flag
-			if i%2 == 0 {
-				flags = append(flags, imap.FlagSeen)
-			}
-			if i%9 == 0 {
-				flags = append(flags, imap.FlagFlagged, "$Label1")
-			}
-			date := time.Now().Add(-time.Duration(rng.IntN(2*365*24)) * time.Hour).Truncate(time.Second)
-			msgs = append(msgs, testenv.Message{Body: testenv.GenMessage(rng, size, opts...), Flags: flags, InternalDate: date})
-		}
-		if _, err := testenv.Append(c, name, msgs...); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = testenv.SeedSample(c, rand.New(rand.NewPCG(2026, 11)), folders)
+	return err
 }
