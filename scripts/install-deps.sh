@@ -6,6 +6,7 @@ need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v mbsync  >/dev/null 2>&1 || need+=(isync)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+[ -x /usr/bin/time ]                || need+=(time)   # the benchmark's peak RSS (GNU time %M)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
