@@ -34,6 +34,11 @@ func newMemPair(t *testing.T, tgtCaps imap.CapSet) *memPair {
 
 func (p *memPair) sync(t *testing.T) *syncer.Result {
 	t.Helper()
+	return p.syncWith(t, syncer.Options{ChunkMessages: 7, Retry: syncer.Retry{Base: time.Millisecond}})
+}
+
+func (p *memPair) syncWith(t *testing.T, opts syncer.Options) *syncer.Result {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, p.state)
 	if err != nil {
@@ -48,8 +53,7 @@ func (p *memPair) sync(t *testing.T) *syncer.Result {
 		Auth: imapconn.AuthLogin, User: "terry*admin", Password: "admin-pw"}
 	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone,
 		Auth: imapconn.AuthPlain, User: "terry", Password: "pw"}
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt}, State: mbox,
-		Options: syncer.Options{ChunkMessages: 7, Retry: syncer.Retry{Base: time.Millisecond}}}
+	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt}, State: mbox, Options: opts}
 	res, err := s.Run(ctx)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
@@ -119,23 +123,7 @@ func TestMemServerTargetWithoutUIDPLUS(t *testing.T) {
 func TestMaxItems(t *testing.T) {
 	p := newMemPair(t, nil)
 	p.seed(t, rand.New(rand.NewPCG(3, 3)), "INBOX", 9)
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, _ := st.Mailbox(ctx, "mem")
-	s := &syncer.Syncer{
-		Source:  &imapconn.Factory{Config: &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}},
-		Target:  &imapconn.Factory{Config: &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}},
-		State:   mbox,
-		Options: syncer.Options{MaxItems: 5},
-	}
-	res, err := s.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := p.syncWith(t, syncer.Options{MaxItems: 5})
 	if res.Copied != 5 || res.Skipped[syncer.SkipMaxItems] != 4 {
 		t.Errorf("copied %d, skipped %v; want 5 copied and 4 max_items", res.Copied, res.Skipped)
 	}
@@ -145,23 +133,8 @@ func TestMaxItems(t *testing.T) {
 func TestReceivedAfter(t *testing.T) {
 	p := newMemPair(t, nil)
 	p.seed(t, rand.New(rand.NewPCG(9, 9)), "INBOX", 30) // dates spread over 2019–2023
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, _ := st.Mailbox(ctx, "mem")
-	cfg := func(name string, s *testenv.MemServer) *imapconn.Config {
-		return &imapconn.Config{Name: name, Host: s.Host, Port: s.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
-	}
 	cut := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: cfg("source", p.src)}, Target: &imapconn.Factory{Config: cfg("target", p.tgt)},
-		State: mbox, Options: syncer.Options{ReceivedAfter: cut}}
-	res, err := s.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := p.syncWith(t, syncer.Options{ReceivedAfter: cut})
 	if res.Copied == 0 || res.Skipped[syncer.SkipFiltered] == 0 || res.Copied+res.Skipped[syncer.SkipFiltered] != 30 {
 		t.Fatalf("copied %d, skipped %v", res.Copied, res.Skipped)
 	}
