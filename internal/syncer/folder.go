@@ -401,11 +401,9 @@ func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
 		default:
 			unknown = append(unknown, intents[i])
 		}
-		if sp.size > r.res.BiggestMessage {
-			r.mu.Lock()
-			r.res.BiggestMessage = max(r.res.BiggestMessage, sp.size)
-			r.mu.Unlock()
-		}
+		r.mu.Lock()
+		r.res.BiggestMessage = max(r.res.BiggestMessage, sp.size)
+		r.mu.Unlock()
 	}
 	done := c.uids()
 	if len(unknown) > 0 {
