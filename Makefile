@@ -15,10 +15,11 @@ deps:
 vet:
 	$(GO) vet ./...
 
-# Everything: unit tests, real-server tests (Dovecot, installed when missing)
+# Everything, under the race detector: unit tests, real-server tests (Dovecot,
+# installed when missing)
 # and a bounded fuzzing run of every parser of outside input.
 test: deps vet
-	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
 	$(MAKE) fuzz
 
 fuzz:
