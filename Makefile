@@ -15,9 +15,9 @@ deps:
 vet:
 	$(GO) vet ./...
 
-# Everything, under the race detector: unit tests, real-server tests (Dovecot,
-# installed when missing)
-# and a bounded fuzzing run of every parser of outside input.
+# Everything: unit tests and real-server tests (Dovecot, installed when
+# missing) under the race detector, then a bounded fuzzing run of every
+# parser of outside input.
 test: deps vet
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(MAKE) fuzz
