@@ -110,7 +110,8 @@ func authMechs(caps imap.CapSet) string {
 // Label names the account: `target "terry" at host:143`.
 func (c *Client) Label() string { return c.cfg.label() }
 
-// Close logs out politely, then closes the connection.
+// Close logs out politely (waiting at most 5 s), then closes the
+// connection. Nothing of this client runs after it returns.
 func (c *Client) Close() error {
 	done := make(chan struct{})
 	go func() {
@@ -119,8 +120,9 @@ func (c *Client) Close() error {
 	}()
 	select {
 	case <-done:
-	case <-c.Client.Closed():
 	case <-time.After(5 * time.Second):
 	}
-	return c.Client.Close()
+	err := c.Client.Close()
+	<-done // the LOGOUT ends at once on a closed connection
+	return err
 }
