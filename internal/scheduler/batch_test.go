@@ -90,7 +90,9 @@ type env struct {
 	svc      *migration.Service
 	users    []string
 
-	running, maxRunning atomic.Int32 // users in a pass at once
+	// Users in a pass at once, by kind: initial, and incremental or final.
+	running, maxRunning         atomic.Int32
+	runningIncr, maxRunningIncr atomic.Int32
 }
 
 const userPW = "user-pw"
@@ -131,7 +133,7 @@ func newEnv(t *testing.T, nUsers, perUser int) *env {
 	t.Cleanup(func() { e.st.Close() })
 	e.svc = &migration.Service{Store: e.st, Box: plainBox{}}
 	_, err = e.svc.NewEndpoint(ctx, migration.EndpointParams{Endpoint: migration.Endpoint{Name: "old", Server: e.src.Host, Port: e.proxy.port(),
-		Security: imapconn.SecuritySSL, CAFile: ca.CAFile, MaxConcurrentMigrations: 3, MaxConcurrentIncrementalSyncs: 2}, SkipVerify: true})
+		Security: imapconn.SecuritySSL, CAFile: ca.CAFile, MaxConcurrentMigrations: 3, MaxConcurrentIncrementalSyncs: 1}, SkipVerify: true})
 	ok(t, err)
 	_, err = e.svc.NewEndpoint(ctx, migration.EndpointParams{Endpoint: migration.Endpoint{Name: "new", Server: e.tgt.Host, Port: e.tgt.Port,
 		Security: imapconn.SecurityStartTLS, CAFile: ca.CAFile, MailboxAccess: migration.AccessMaster, AdminUser: e.tgt.MasterUser},
@@ -181,11 +183,15 @@ func (e *env) scheduler(batch string) *scheduler.Scheduler {
 	r := &scheduler.SyncRunner{States: e.st, Box: plainBox{}, Log: log, RetryBase: 20 * time.Millisecond, MaxAttempts: 2,
 		Options: syncer.Options{Retry: syncer.Retry{Base: 10 * time.Millisecond, Attempts: 2}}}
 	run := func(ctx context.Context, c *migration.Claim) migration.Outcome {
-		n := e.running.Add(1)
-		defer e.running.Add(-1)
+		cur, peak := &e.running, &e.maxRunning
+		if c.Kind != "initial" {
+			cur, peak = &e.runningIncr, &e.maxRunningIncr
+		}
+		n := cur.Add(1)
+		defer cur.Add(-1)
 		for {
-			m := e.maxRunning.Load()
-			if n <= m || e.maxRunning.CompareAndSwap(m, n) {
+			m := peak.Load()
+			if n <= m || peak.CompareAndSwap(m, n) {
 				break
 			}
 		}
@@ -274,14 +280,19 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Error("a started batch's settings were changed")
 	}
 	e.drain("Batch1")
-	// MaxConcurrentMigrations 3, and a user holds at most 2 source sessions
-	// (2 folders in parallel, the first over the control connection).
-	t.Logf("max users at once %d, max source sessions %d", e.maxRunning.Load(), e.proxy.maxOpen.Load())
+	// MaxConcurrentMigrations 3 and MaxConcurrentIncrementalSyncs 1 (with a
+	// 2 s interval, users synced early come back while others still run
+	// their initial sync). A user holds at most 2 source sessions (2 folders
+	// in parallel, the first over the control connection).
+	t.Logf("max users at once: %d initial, %d incremental; max source sessions %d", e.maxRunning.Load(), e.maxRunningIncr.Load(), e.proxy.maxOpen.Load())
 	if got := e.maxRunning.Load(); got != 3 {
-		t.Errorf("MaxConcurrentMigrations 3: %d users synced at once", got)
+		t.Errorf("MaxConcurrentMigrations 3: %d users in initial sync at once", got)
 	}
-	if got := e.proxy.maxOpen.Load(); got > 3*2 || got < 2 {
-		t.Errorf("at most 3 users at once: saw %d source sessions at once, want 2..6", got)
+	if got := e.maxRunningIncr.Load(); got > 1 {
+		t.Errorf("MaxConcurrentIncrementalSyncs 1: %d users in incremental sync at once", got)
+	}
+	if got := e.proxy.maxOpen.Load(); got > (3+1)*2 || got < 2 {
+		t.Errorf("saw %d source sessions at once, want 2..8", got)
 	}
 	if st := e.status("Batch1"); st != migration.BatchSyncedWithErrors {
 		t.Errorf("batch status %s, want SyncedWithErrors", st)
