@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,10 +85,7 @@ func TestServeKill9MidBatch(t *testing.T) {
 		t.Fatalf("batch new: %s", out)
 	}
 
-	bin := filepath.Join(t.TempDir(), "imapmigrate")
-	if b, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/imapmigrate/imapmigrate/cmd/imapmigrate").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
+	bin := testenv.BuildImapmigrate(t)
 	serve := func() *exec.Cmd {
 		cmd := exec.Command(bin, append(data, "serve", "--lease-ttl", "2s", "--poll", "100ms", "--log-level", "warn")...)
 		cmd.Env = append(os.Environ(), key+"="+strings.Repeat("ab", 32))

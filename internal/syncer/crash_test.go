@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -159,7 +158,7 @@ func TestKill9AtRandomInstants(t *testing.T) {
 	}
 	p := newPair(t, '/', '.')
 	seedCorpus(t, p, 1500, "INBOX", "Archive/2024", "Projects")
-	bin := buildBinary(t)
+	bin := testenv.BuildImapmigrate(t)
 	dir := t.TempDir()
 	srcPw := filepath.Join(dir, "src.pw")
 	tgtPw := filepath.Join(dir, "tgt.pw")
@@ -203,15 +202,4 @@ func TestKill9AtRandomInstants(t *testing.T) {
 		t.Fatalf("only %d runs were killed: the corpus copies too fast for this test", kills)
 	}
 	p.assertIdentical(t)
-}
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "imapmigrate")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/imapmigrate/imapmigrate/cmd/imapmigrate")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
 }
