@@ -1,15 +1,83 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that the real-server tests and the benchmark
-# need, when they are missing. Safe to run again; needs root (or sudo).
+# Installs what the real-server tests and the benchmark need, when it is
+# missing. Safe to run again; needs root (or sudo).
+#
+# Dovecot is installed as a package. Cyrus and Courier conflict with it as
+# packages (all three provide imap-server), but their binaries run side by
+# side: their .deb files are downloaded and extracted (dpkg-deb -x) into
+# $IMAPMIGRATE_SERVERS_DIR/<server> (default /opt/imapmigrate-servers), and
+# only the libraries they link are installed as packages. internal/testenv
+# runs them from there with private configurations.
 set -euo pipefail
-need=()
-command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
-command -v mbsync  >/dev/null 2>&1 || need+=(isync)
-command -v openssl >/dev/null 2>&1 || need+=(openssl)
-[ -x /usr/bin/time ]                || need+=(time)   # the benchmark's peak RSS (GNU time %M)
-[ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "installing: ${need[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+servers_dir=${IMAPMIGRATE_SERVERS_DIR:-/opt/imapmigrate-servers}
+
+need=()
+command -v dovecot     >/dev/null 2>&1 || need+=(dovecot-imapd)
+command -v mbsync      >/dev/null 2>&1 || need+=(isync)
+command -v openssl     >/dev/null 2>&1 || need+=(openssl)
+command -v saslpasswd2 >/dev/null 2>&1 || need+=(sasl2-bin)        # Cyrus's password file
+[ -x /usr/bin/time ]                   || need+=(time)             # the benchmark's peak RSS (GNU time %M)
+command -v unshare     >/dev/null 2>&1 || need+=(util-linux)       # Courier runs in a mount namespace
+
+# extracted packages, per server
+cyrus_pkgs=(cyrus-imapd cyrus-common)
+courier_pkgs=(courier-imap courier-base courier-authlib courier-authdaemon courier-authlib-userdb)
+
+missing_servers=()
+[ -f "$servers_dir/cyrus/.complete" ]   || missing_servers+=(cyrus)
+[ -f "$servers_dir/courier/.complete" ] || missing_servers+=(courier)
+
+[ ${#need[@]} -eq 0 ] && [ ${#missing_servers[@]} -eq 0 ] && exit 0
+
+updated=""
+apt_update() {
+  [ -n "$updated" ] && return
+  $SUDO apt-get update -qq
+  updated=1
+}
+apt_install() {
+  [ $# -eq 0 ] && return
+  echo "installing: $*" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+apt_install "${need[@]}"
+
+# extract SERVER PKG...: download the packages, extract them into
+# $servers_dir/SERVER, and install the libraries they depend on.
+extract() {
+  local server=$1; shift
+  local dest="$servers_dir/$server" work
+  work=$(mktemp -d)
+  echo "extracting $server: $*" >&2
+  apt_update
+  (cd "$work" && apt-get download "$@" >/dev/null 2>&1) || (cd "$work" && $SUDO apt-get download "$@" >/dev/null)
+  local libs=()
+  for deb in "$work"/*.deb; do
+    # Depends: "a (>= 1), b | c, ..." -> the lib* alternatives, first of each.
+    while IFS= read -r dep; do
+      dep=${dep%% *}
+      case $dep in lib*) libs+=("$dep") ;; esac
+    done < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/^ *//')
+  done
+  apt_install $(printf '%s\n' "${libs[@]}" | sort -u)
+  $SUDO rm -rf "$dest.tmp"
+  $SUDO mkdir -p "$dest.tmp"
+  for deb in "$work"/*.deb; do
+    $SUDO dpkg-deb -x "$deb" "$dest.tmp"
+    dpkg-deb -f "$deb" Package Version | paste -sd' ' | $SUDO tee -a "$dest.tmp/.complete" >/dev/null
+  done
+  $SUDO rm -rf "$dest"
+  $SUDO mv "$dest.tmp" "$dest"
+  rm -rf "$work"
+}
+
+for s in "${missing_servers[@]}"; do
+  case $s in
+    cyrus)   extract cyrus "${cyrus_pkgs[@]}" ;;
+    courier) extract courier "${courier_pkgs[@]}" ;;
+  esac
+done
