@@ -82,8 +82,28 @@ func (p *countingProxy) handle(c net.Conn) {
 
 func (p *countingProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 
+// clock is the tests' time: it moves only when a test advances it, so
+// that when a user is due never depends on how fast the machine is.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 type env struct {
 	t        *testing.T
+	clock    *clock
 	src, tgt *testenv.Dovecot
 	proxy    *countingProxy
 	st       *store.Store
@@ -99,7 +119,7 @@ const userPW = "user-pw"
 
 func newEnv(t *testing.T, nUsers, perUser int) *env {
 	ca := testenv.NewTestCA(t)
-	e := &env{t: t}
+	e := &env{t: t, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	e.src = testenv.StartDovecot(t, testenv.DovecotOptions{CA: ca, MaxUserIPConnections: 50})
 	e.tgt = testenv.StartDovecot(t, testenv.DovecotOptions{CA: ca, MaxUserIPConnections: 50})
 	e.proxy = newCountingProxy(t, e.src.TLSAddr())
@@ -131,7 +151,7 @@ func newEnv(t *testing.T, nUsers, perUser int) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.st.Close() })
-	e.svc = &migration.Service{Store: e.st, Box: plainBox{}}
+	e.svc = &migration.Service{Store: e.st, Box: plainBox{}, Now: e.clock.Now}
 	_, err = e.svc.NewEndpoint(ctx, migration.EndpointParams{Endpoint: migration.Endpoint{Name: "old", Server: e.src.Host, Port: e.proxy.port(),
 		Security: imapconn.SecuritySSL, CAFile: ca.CAFile, MaxConcurrentMigrations: 3, MaxConcurrentIncrementalSyncs: 1}, SkipVerify: true})
 	ok(t, err)
@@ -180,7 +200,7 @@ func (e *env) csv(bad ...string) io.Reader {
 
 func (e *env) scheduler(batch string) *scheduler.Scheduler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := &scheduler.SyncRunner{States: e.st, Box: plainBox{}, Log: log, RetryBase: 20 * time.Millisecond, MaxAttempts: 2,
+	r := &scheduler.SyncRunner{States: e.st, Box: plainBox{}, Log: log, RetryBase: 20 * time.Millisecond, MaxAttempts: 2, Now: e.clock.Now,
 		Options: syncer.Options{Retry: syncer.Retry{Base: 10 * time.Millisecond, Attempts: 2}}}
 	run := func(ctx context.Context, c *migration.Claim) migration.Outcome {
 		cur, peak := &e.running, &e.maxRunning
@@ -198,16 +218,17 @@ func (e *env) scheduler(batch string) *scheduler.Scheduler {
 		return r.Run(ctx, c)
 	}
 	return &scheduler.Scheduler{Store: e.st, Run: run, Owner: "test-" + batch, Workers: 6, LeaseTTL: 10 * time.Second,
-		Poll: 20 * time.Millisecond, Log: log, Batch: batch}
+		Poll: 20 * time.Millisecond, Log: log, Batch: batch, Now: e.clock.Now}
 }
 
-// drain runs the batch until no user is running or due.
+// drain runs the batch until no user is running or due. Time stands still
+// meanwhile (e.clock), so this ends when the work due now is done, however
+// long it takes.
 func (e *env) drain(batch string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := context.Background()
 	err := e.scheduler(batch).Drain(ctx, func() bool {
 		users, _ := e.svc.Users(ctx, batch, "")
-		now := time.Now()
+		now := e.clock.Now()
 		for _, u := range users {
 			switch u.Status {
 			case migration.UserSyncing, migration.UserIncrementalSyncing, migration.UserCompleting:
@@ -280,19 +301,19 @@ func TestBatchEndToEnd(t *testing.T) {
 		t.Error("a started batch's settings were changed")
 	}
 	e.drain("Batch1")
-	// MaxConcurrentMigrations 3 and MaxConcurrentIncrementalSyncs 1 (with a
-	// 2 s interval, users synced early come back while others still run
-	// their initial sync). A user holds at most 2 source sessions (2 folders
-	// in parallel, the first over the control connection).
-	t.Logf("max users at once: %d initial, %d incremental; max source sessions %d", e.maxRunning.Load(), e.maxRunningIncr.Load(), e.proxy.maxOpen.Load())
+	// MaxConcurrentMigrations 3: ten users, three initial syncs at once. A
+	// user holds at most 2 source sessions (2 folders in parallel, the first
+	// over the control connection). No time passes, so no incremental sync
+	// is due yet.
+	t.Logf("max users at once: %d initial; max source sessions %d", e.maxRunning.Load(), e.proxy.maxOpen.Load())
 	if got := e.maxRunning.Load(); got != 3 {
 		t.Errorf("MaxConcurrentMigrations 3: %d users in initial sync at once", got)
 	}
-	if got := e.maxRunningIncr.Load(); got > 1 {
-		t.Errorf("MaxConcurrentIncrementalSyncs 1: %d users in incremental sync at once", got)
+	if got := e.maxRunningIncr.Load(); got != 0 {
+		t.Errorf("%d incremental syncs before the interval passed", got)
 	}
-	if got := e.proxy.maxOpen.Load(); got > (3+1)*2 || got < 2 {
-		t.Errorf("saw %d source sessions at once, want 2..8", got)
+	if got := e.proxy.maxOpen.Load(); got > 3*2 || got < 2 {
+		t.Errorf("saw %d source sessions at once, want 2..6", got)
 	}
 	if st := e.status("Batch1"); st != migration.BatchSyncedWithErrors {
 		t.Errorf("batch status %s, want SyncedWithErrors", st)
@@ -304,19 +325,28 @@ func TestBatchEndToEnd(t *testing.T) {
 	good := slices.DeleteFunc(slices.Clone(e.users), func(u string) bool { return u == "user07" })
 	e.assertCopied(good...)
 	for _, u := range e.usersOf("Batch1", migration.UserSynced) {
-		if u.ItemsSynced != 60 || u.FirstSync.IsZero() || u.NextSync.IsZero() {
+		if u.ItemsSynced != 60 || u.FirstSync.IsZero() || !u.NextSync.Equal(e.clock.Now().Add(iv)) {
 			t.Errorf("%s: items %d, first %v, next %v", u.EmailAddress, u.ItemsSynced, u.FirstSync, u.NextSync)
 		}
 	}
 
-	// New mail after Synced arrives after the incremental interval.
+	// New mail after Synced arrives once the incremental interval has
+	// passed; then the nine synced users are due at once, and
+	// MaxConcurrentIncrementalSyncs 1 lets them run one at a time.
 	c := e.src.Client(t, "user01", userPW)
-	testenv.Seed(t, c, "INBOX", testenv.Message{Body: testenv.GenMessage(rand.New(rand.NewPCG(1, 1)), 3000), InternalDate: time.Now().Truncate(time.Second)})
-	time.Sleep(2100 * time.Millisecond) // the interval (2 s) must pass: that is the behaviour under test
+	testenv.Seed(t, c, "INBOX", testenv.Message{Body: testenv.GenMessage(rand.New(rand.NewPCG(1, 1)), 3000), InternalDate: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)})
+	e.drain("Batch1")
+	if u := e.user("user01@new.example"); u.ItemsSynced != 60 {
+		t.Errorf("before the interval user01 has %d items, want 60", u.ItemsSynced)
+	}
+	e.clock.Advance(iv)
 	e.drain("Batch1")
 	e.assertCopied("user01")
 	if u := e.user("user01@new.example"); u.ItemsSynced != 61 {
 		t.Errorf("after the incremental sync user01 has %d items, want 61", u.ItemsSynced)
+	}
+	if got := e.maxRunningIncr.Load(); got != 1 {
+		t.Errorf("MaxConcurrentIncrementalSyncs 1: %d users in incremental sync at once, want 1", got)
 	}
 
 	// Complete: a final pass, then Completed (the failed user keeps the batch with errors).
@@ -355,18 +385,11 @@ func TestBatchStopAndStart(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- e.scheduler("B").Serve(runCtx) }()
 	// Stop once some messages are on the target.
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if n := targetCount(t, e, "user00"); n > 20 {
-			break
-		}
+	for targetCount(t, e, "user00") <= 20 {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ok(t, e.svc.StopBatch(ctx, "B"))
-	for time.Now().Before(deadline) {
-		if e.status("B") == migration.BatchStopped {
-			break
-		}
+	for e.status("B") != migration.BatchStopped {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()

@@ -35,11 +35,17 @@ type SyncRunner struct {
 	MaxAttempts int
 	// RetryBase is the first wait after such a failure (default 30s).
 	RetryBase time.Duration
+	// Now is the clock that dates outcomes and next passes (default
+	// time.Now); it must be the scheduler's, so that tests can drive both.
+	Now func() time.Time
 }
 
 // Run does one pass and turns its result into the user's next status.
 func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outcome {
 	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
 	u := c.User
 	o := migration.Outcome{Copied: u.ItemsSynced, Skipped: copyMap(u.SkippedBy), Bytes: u.BytesSynced, Folders: u.Folders,
 		Attempts: u.Attempts, At: now}
