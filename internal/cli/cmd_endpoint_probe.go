@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 func newEndpointTestCommand(g *globalOptions) *cobra.Command {
@@ -41,7 +42,7 @@ EXIT STATUS
 				if err != nil {
 					return withExit(ExitUsage, fmt.Errorf("%w (for endpoint test: --password-file or IMAPMIGRATE_ENDPOINT_PASSWORD)", err))
 				}
-				cfg.Password = imapconn.Secret(pw)
+				cfg.Password = sensitive.String(pw)
 			}
 			if host == "" {
 				return withExit(ExitUsage, fmt.Errorf("--server is required"))

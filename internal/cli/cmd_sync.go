@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
@@ -65,7 +66,7 @@ func (s *sideFlags) config(o *syncOptions, stdin io.Reader) (*imapconn.Config, e
 	if err != nil {
 		return nil, err
 	}
-	cfg.Password = imapconn.Secret(secret)
+	cfg.Password = sensitive.String(secret)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"unicode"
 
 	"github.com/imapmigrate/imapmigrate/internal/credential"
-	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Defaults, from Exchange Online's limits for a migration file.
@@ -328,11 +328,11 @@ func (c *checker) checkRow(rec record) {
 	c.file.Rows = append(c.file.Rows, Row{
 		Number:       rec.row,
 		EmailAddress: email,
-		Password:     imapconn.Secret(password),
+		Password:     sensitive.String(password),
 		Login:        login,
 
 		TargetUserName: targetUser,
-		TargetPassword: imapconn.Secret(targetPassword),
+		TargetPassword: sensitive.String(targetPassword),
 	})
 }
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/imapmigrate/imapmigrate/internal/credential"
-	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // File is a valid migration file.
@@ -38,14 +38,14 @@ func (f *File) Forms() map[credential.Form]int {
 type Row struct {
 	Number       int    // the row as Excel shows it; the header is row 1
 	EmailAddress string // the target mailbox, surrounding spaces removed
-	Password     imapconn.Secret
+	Password     sensitive.String
 	// Login is the UserName recognised: Login.Raw is the UserName exactly
 	// as written (the login sent to the server), Login.Root the UserRoot.
 	Login credential.Login
 	// TargetUserName and TargetPassword, when the file has them, log in to
 	// the target mailbox (per-user target access).
 	TargetUserName string
-	TargetPassword imapconn.Secret
+	TargetPassword sensitive.String
 }
 
 // UserName is the UserName cell as written.
@@ -109,7 +109,7 @@ func (r Row) MarshalJSON() ([]byte, error) {
 	})
 }
 
-func mask(s imapconn.Secret) string {
+func mask(s sensitive.String) string {
 	if s == "" {
 		return ""
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Security is how a connection is protected.
@@ -30,14 +32,10 @@ const (
 	AuthOAuthBearer AuthMech = "oauthbearer" // SASL OAUTHBEARER (RFC 7628)
 )
 
-// Secret is a password or token. It never prints its value.
-type Secret string
-
-func (Secret) String() string   { return "***" }
-func (Secret) GoString() string { return "***" }
-
-// Reveal returns the secret's value, for the wire only.
-func (s Secret) Reveal() string { return string(s) }
+// Secret is the old name of sensitive.String.
+//
+// Deprecated: use sensitive.String.
+type Secret = sensitive.String
 
 // Config says how to reach and log in to one IMAP account.
 type Config struct {
@@ -51,9 +49,9 @@ type Config struct {
 	InsecureSkipVerify bool
 
 	Auth     AuthMech
-	User     string // login name as written (may be an admin form: user*admin)
-	Authzid  string // SASL PLAIN authorization identity (the user), authcid = User
-	Password Secret // password, or bearer token for xoauth2/oauthbearer
+	User     string           // login name as written (may be an admin form: user*admin)
+	Authzid  string           // SASL PLAIN authorization identity (the user), authcid = User
+	Password sensitive.String // password, or bearer token for xoauth2/oauthbearer
 
 	DialTimeout    time.Duration // default 30s
 	CommandTimeout time.Duration // one command's round trip, default 2m

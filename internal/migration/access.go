@@ -11,6 +11,7 @@ import (
 
 	"github.com/imapmigrate/imapmigrate/internal/credential"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Unsealer opens a sealed secret (package secret).
@@ -33,7 +34,7 @@ func (c *Claim) SourceConfig(box Unsealer) (*imapconn.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source password of %s: %w", c.User.EmailAddress, err)
 	}
-	cfg.Password = imapconn.Secret(pw)
+	cfg.Password = sensitive.String(pw)
 	cfg.User = c.User.UserName
 	if c.Source.Auth == imapconn.AuthPlain {
 		cfg.Auth = imapconn.AuthPlain
@@ -56,7 +57,7 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 		if err != nil {
 			return nil, fmt.Errorf("admin password of endpoint %s: %w", c.Target.Name, err)
 		}
-		cfg.Password = imapconn.Secret(pw)
+		cfg.Password = sensitive.String(pw)
 		if c.Target.MailboxAccess == AccessMaster {
 			cfg.User = email + c.Target.MasterSeparator + c.Target.AdminUser
 		} else {
@@ -67,13 +68,13 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 		if err != nil {
 			return nil, fmt.Errorf("target password of %s: %w", email, err)
 		}
-		cfg.User, cfg.Password = c.User.TargetUserName, imapconn.Secret(pw)
+		cfg.User, cfg.Password = c.User.TargetUserName, sensitive.String(pw)
 	case AccessXOAUTH2:
 		token, err := runTokenCommand(ctx, c.Target.TokenCommand, email)
 		if err != nil {
 			return nil, &imapconn.Error{Class: imapconn.Auth, Op: "token for " + email, Err: err}
 		}
-		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthXOAUTH2, email, imapconn.Secret(token)
+		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthXOAUTH2, email, sensitive.String(token)
 	default:
 		return nil, fmt.Errorf("endpoint %s is not a target endpoint: it has no --mailbox-access", c.Target.Name)
 	}

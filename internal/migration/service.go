@@ -12,6 +12,7 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/folders"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Sealer seals and opens secrets (package secret).
@@ -139,7 +140,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 		if err != nil {
 			return nil, err
 		}
-		e.AdminPassword = imapconn.Secret(sealed)
+		e.AdminPassword = sensitive.String(sealed)
 	}
 	if err := s.Store.PutEndpoint(ctx, &e, true); err != nil {
 		if errors.Is(err, ErrExists) {
@@ -155,7 +156,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 func (s *Service) probeConfig(p *EndpointParams) *imapconn.Config {
 	cfg := p.Endpoint.config("endpoint " + p.Name)
 	if p.AdminUser != "" && p.AdminPassword != "" && p.MailboxAccess == AccessAuthzid {
-		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthPlain, p.AdminUser, imapconn.Secret(p.AdminPassword)
+		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthPlain, p.AdminUser, sensitive.String(p.AdminPassword)
 	}
 	return cfg
 }
@@ -179,7 +180,7 @@ func (s *Service) SetEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 		if err != nil {
 			return nil, err
 		}
-		e.AdminPassword = imapconn.Secret(sealed)
+		e.AdminPassword = sensitive.String(sealed)
 	}
 	if err := s.Store.PutEndpoint(ctx, &e, false); err != nil {
 		return nil, err
@@ -277,14 +278,14 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		if err != nil {
 			return nil, nil, err
 		}
-		u := User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: imapconn.Secret(sealed),
+		u := User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: sensitive.String(sealed),
 			TargetUserName: r.TargetUserName}
 		if r.TargetPassword != "" {
 			sealed, err := s.Box.Seal(r.TargetPassword.Reveal())
 			if err != nil {
 				return nil, nil, err
 			}
-			u.TargetPassword = imapconn.Secret(sealed)
+			u.TargetPassword = sensitive.String(sealed)
 		}
 		users = append(users, u)
 	}

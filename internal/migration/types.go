@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Exchange Online's defaults and limits for migration endpoints.
@@ -47,10 +48,10 @@ type Endpoint struct {
 	MaxConcurrentMigrations       int `json:"max_concurrent_migrations"`
 	MaxConcurrentIncrementalSyncs int `json:"max_concurrent_incremental_syncs"`
 
-	MailboxAccess MailboxAccess   `json:"mailbox_access,omitempty"`
-	AdminUser     string          `json:"admin_user,omitempty"`
-	AdminPassword imapconn.Secret `json:"-"`
-	TokenCommand  string          `json:"token_command,omitempty"`
+	MailboxAccess MailboxAccess    `json:"mailbox_access,omitempty"`
+	AdminUser     string           `json:"admin_user,omitempty"`
+	AdminPassword sensitive.String `json:"-"`
+	TokenCommand  string           `json:"token_command,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -127,14 +128,14 @@ type Batch struct {
 
 // User is one migration user: a row of the migration file and its progress.
 type User struct {
-	ID             int64           `json:"-"`
-	Batch          string          `json:"batch"`
-	EmailAddress   string          `json:"email_address"`
-	UserName       string          `json:"user_name"`
-	Password       imapconn.Secret `json:"-"`
-	UserRoot       string          `json:"user_root,omitempty"`
-	TargetUserName string          `json:"target_user_name,omitempty"`
-	TargetPassword imapconn.Secret `json:"-"`
+	ID             int64            `json:"-"`
+	Batch          string           `json:"batch"`
+	EmailAddress   string           `json:"email_address"`
+	UserName       string           `json:"user_name"`
+	Password       sensitive.String `json:"-"`
+	UserRoot       string           `json:"user_root,omitempty"`
+	TargetUserName string           `json:"target_user_name,omitempty"`
+	TargetPassword sensitive.String `json:"-"`
 
 	Status       UserStatus     `json:"status"`
 	Error        string         `json:"error,omitempty"`

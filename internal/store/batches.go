@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
 
@@ -63,7 +63,7 @@ func scanEndpoint(r scanner) (*migration.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.AdminPassword = imapconn.Secret(pw)
+	e.AdminPassword = sensitive.String(pw)
 	e.CreatedAt = parseTS(created)
 	return &e, nil
 }
@@ -356,7 +356,7 @@ func scanUser(r scanner) (*migration.User, error) {
 		&u.ItemsSynced, &u.ItemsSkipped, &skipped, &u.BytesSynced, &u.Folders, &first, &last, &next, &u.Attempts); err != nil {
 		return nil, err
 	}
-	u.Password, u.TargetPassword = imapconn.Secret(pw), imapconn.Secret(tpw)
+	u.Password, u.TargetPassword = sensitive.String(pw), sensitive.String(tpw)
 	json.Unmarshal([]byte(skipped), &u.SkippedBy)
 	u.FirstSync, u.LastSync, u.NextSync = parseTS(first), parseTS(last), parseTS(next)
 	return &u, nil
