@@ -85,7 +85,8 @@ func Append(c *imapclient.Client, mailbox string, msgs ...Message) ([]imap.UID, 
 
 // CreateMailbox creates mailbox and each missing parent, one CREATE per
 // level, splitting on the server's hierarchy delimiter. Existing mailboxes
-// ([ALREADYEXISTS]) and INBOX are left alone; nothing is subscribed.
+// ([ALREADYEXISTS], or a failed CREATE of a name LIST then shows) and INBOX
+// are left alone; nothing is subscribed.
 func CreateMailbox(c *imapclient.Client, mailbox string) error {
 	if strings.EqualFold(mailbox, "INBOX") {
 		return nil
@@ -109,10 +110,28 @@ func CreateMailbox(c *imapclient.Client, mailbox string) error {
 			continue
 		}
 		if err != nil {
+			// Cyrus says "NO Mailbox already exists" without the code.
+			if exists, lerr := mailboxExists(c, name); lerr == nil && exists {
+				continue
+			}
 			return fmt.Errorf("create %q: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// mailboxExists says whether LIST "" name lists name itself.
+func mailboxExists(c *imapclient.Client, name string) (bool, error) {
+	l, err := c.List("", name, nil).Collect()
+	if err != nil {
+		return false, err
+	}
+	for _, mb := range l {
+		if mb.Mailbox == name && !slices.Contains(mb.Attrs, imap.MailboxAttrNonExistent) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Delimiter returns the server's hierarchy delimiter (LIST "" ""); 0 means a
