@@ -11,12 +11,13 @@ import (
 
 	"github.com/imapmigrate/imapmigrate/internal/credential"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/secret"
 	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
-// Unsealer opens a sealed secret (package secret).
+// Unsealer opens a sealed secret (package secret) stored at a place.
 type Unsealer interface {
-	Open(sealed string) (string, error)
+	Open(sealed string, at secret.Place) (string, error)
 }
 
 func (e *Endpoint) config(name string) *imapconn.Config {
@@ -30,7 +31,7 @@ func (e *Endpoint) config(name string) *imapconn.Config {
 // user, authcid = admin).
 func (c *Claim) SourceConfig(box Unsealer) (*imapconn.Config, error) {
 	cfg := c.Source.config("source")
-	pw, err := box.Open(c.User.Password.Reveal())
+	pw, err := box.Open(c.User.Password.Reveal(), userPasswordPlace(c.User.Batch, c.User.EmailAddress))
 	if err != nil {
 		return nil, fmt.Errorf("source password of %s: %w", c.User.EmailAddress, err)
 	}
@@ -53,7 +54,7 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 	email := c.User.EmailAddress
 	switch c.Target.MailboxAccess {
 	case AccessMaster, AccessAuthzid:
-		pw, err := box.Open(c.Target.AdminPassword.Reveal())
+		pw, err := box.Open(c.Target.AdminPassword.Reveal(), adminPasswordPlace(&c.Target))
 		if err != nil {
 			return nil, fmt.Errorf("admin password of endpoint %s: %w", c.Target.Name, err)
 		}
@@ -64,7 +65,7 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 			cfg.Auth, cfg.User, cfg.Authzid = imapconn.AuthPlain, c.Target.AdminUser, email
 		}
 	case AccessPerUser:
-		pw, err := box.Open(c.User.TargetPassword.Reveal())
+		pw, err := box.Open(c.User.TargetPassword.Reveal(), targetPasswordPlace(c.User.Batch, email))
 		if err != nil {
 			return nil, fmt.Errorf("target password of %s: %w", email, err)
 		}

@@ -12,13 +12,15 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/folders"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/secret"
 	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
-// Sealer seals and opens secrets (package secret).
+// Sealer seals and opens secrets (package secret), each bound to the
+// place it is stored at.
 type Sealer interface {
-	Seal(plaintext string) (string, error)
-	Open(sealed string) (string, error)
+	Seal(plaintext string, at secret.Place) (string, error)
+	Open(sealed string, at secret.Place) (string, error)
 }
 
 // Service holds every use case; the CLI, the REST API and the dashboard
@@ -136,7 +138,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 	e := p.Endpoint
 	e.CreatedAt = s.now()
 	if p.AdminPassword != "" {
-		sealed, err := s.Box.Seal(p.AdminPassword)
+		sealed, err := s.Box.Seal(p.AdminPassword, adminPasswordPlace(&e))
 		if err != nil {
 			return nil, err
 		}
@@ -175,8 +177,21 @@ func (s *Service) SetEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 	}
 	e := p.Endpoint
 	e.CreatedAt = old.CreatedAt
-	if p.ChangePassword && p.AdminPassword != "" {
-		sealed, err := s.Box.Seal(p.AdminPassword)
+	switch {
+	case p.ChangePassword && p.AdminPassword != "":
+		sealed, err := s.Box.Seal(p.AdminPassword, adminPasswordPlace(&e))
+		if err != nil {
+			return nil, err
+		}
+		e.AdminPassword = sensitive.String(sealed)
+	case e.AdminPassword != "" && adminPasswordPlace(&e) != adminPasswordPlace(old):
+		// The password is bound to the server it was given for: an admin
+		// who moves the endpoint moves it too.
+		pw, err := s.Box.Open(old.AdminPassword.Reveal(), adminPasswordPlace(old))
+		if err != nil {
+			return nil, fmt.Errorf("admin password of endpoint %s: %w", old.Name, err)
+		}
+		sealed, err := s.Box.Seal(pw, adminPasswordPlace(&e))
 		if err != nil {
 			return nil, err
 		}
@@ -274,14 +289,14 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 			missing = append(missing, fmt.Sprint(r.Number))
 			continue
 		}
-		sealed, err := s.Box.Seal(r.Password.Reveal())
+		sealed, err := s.Box.Seal(r.Password.Reveal(), userPasswordPlace(p.Name, r.EmailAddress))
 		if err != nil {
 			return nil, nil, err
 		}
 		u := User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: sensitive.String(sealed),
 			TargetUserName: r.TargetUserName}
 		if r.TargetPassword != "" {
-			sealed, err := s.Box.Seal(r.TargetPassword.Reveal())
+			sealed, err := s.Box.Seal(r.TargetPassword.Reveal(), targetPasswordPlace(p.Name, r.EmailAddress))
 			if err != nil {
 				return nil, nil, err
 			}

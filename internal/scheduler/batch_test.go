@@ -20,6 +20,7 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/scheduler"
+	"github.com/imapmigrate/imapmigrate/internal/secret"
 	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
@@ -29,8 +30,10 @@ import (
 // package secret has its own tests.
 type plainBox struct{}
 
-func (plainBox) Seal(s string) (string, error) { return "sealed:" + s, nil }
-func (plainBox) Open(s string) (string, error) { return strings.TrimPrefix(s, "sealed:"), nil }
+func (plainBox) Seal(s string, _ secret.Place) (string, error) { return "sealed:" + s, nil }
+func (plainBox) Open(s string, _ secret.Place) (string, error) {
+	return strings.TrimPrefix(s, "sealed:"), nil
+}
 
 // countingProxy forwards to upstream and records the most connections
 // open at once.

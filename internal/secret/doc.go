@@ -8,15 +8,25 @@
 // different strings, and equal passwords cannot be spotted in the database)
 // and returns
 //
-//	v1:<base64url(nonce | ciphertext | 16-byte GCM tag)>
+//	v2:<key ID>:<base64url(nonce | ciphertext | 16-byte GCM tag)>
 //
 // (unpadded URL-safe base64: no character that needs quoting in SQL, CSV,
-// JSON or a URL). The version prefix "v1" is also bound to the ciphertext as
-// GCM additional data, so a later format cannot be confused with this one.
-// GCM authenticates: a ciphertext that was altered, or sealed with another
-// key, does not open; Open never returns a wrong plaintext. With random
-// nonces one key is safe for far more secrets than a migration service will
-// ever seal (the limit is about 2^32 Seals).
+// JSON or a URL). GCM authenticates, besides the ciphertext, the format, the
+// key ID and the Place the secret is stored at: its table, column and row,
+// and for an endpoint's password the server (host:port) it is sent to. So a
+// ciphertext that was altered, moved to another row or column (the target
+// admin's password into a migration user's row, which would send it to the
+// source server), or whose endpoint was pointed at another server in the
+// database, does not open: Open fails with ErrMisplaced ("sealed secret does
+// not belong to …: the database was altered"), and one sealed with another
+// key fails with ErrWrongKey, told apart by the key ID in clear. Open never
+// returns a wrong plaintext. With random nonces one key is safe for far more
+// secrets than a migration service will ever seal (the limit is about 2^32
+// Seals).
+//
+// The first format, v1, bound only "v1" as additional data; it is refused
+// with a message to give the secret again (there were no released databases
+// to carry over).
 //
 // # The key
 //

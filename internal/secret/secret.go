@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,12 +26,59 @@ const KeyFileName = "secret.key"
 // KeySize is the key length in bytes (AES-256).
 const KeySize = 32
 
-// version prefixes every sealed string and is GCM's additional data.
-const version = "v1"
+// version prefixes every sealed string; it starts GCM's additional data.
+const version = "v2"
 
-// ErrWrongKey is wrapped by Open's error when a sealed string does not open
-// with this key: it was sealed with another key, or altered.
+// oldVersion is the format before secrets were bound to their place.
+const oldVersion = "v1"
+
+// ErrWrongKey is wrapped by Open's error when a sealed string was sealed
+// with another key.
 var ErrWrongKey = errors.New("does not open with this key")
+
+// ErrMisplaced is wrapped by Open's error when a sealed string was sealed
+// with this key for another place (moved from another row or column, or
+// changed): the database was altered.
+var ErrMisplaced = errors.New("does not belong here")
+
+// Place is where a sealed secret is stored. Seal binds the ciphertext to it
+// (as GCM additional data) and Open checks it, so that a ciphertext copied
+// to another row or column, or an endpoint's password once its server was
+// changed, does not open: whoever can write the database cannot make
+// imapmigrate send a secret anywhere it was not given for.
+//
+// Its fields are part of the binding: the names must never change, even if
+// the schema's do.
+type Place struct {
+	Table  string // e.g. "endpoint", "migration_user"
+	Column string // e.g. "admin_password"
+	Row    string // the row's key, e.g. "name=new-imap"
+	// Server is host:port of the server the secret is sent to, when the
+	// place does not say it by itself (endpoints).
+	Server string
+}
+
+// String describes the place: "endpoint.admin_password of name=new-imap
+// (server imap.new.example:993)".
+func (p Place) String() string {
+	s := p.Table + "." + p.Column + " of " + p.Row
+	if p.Server != "" {
+		s += " (server " + p.Server + ")"
+	}
+	return s
+}
+
+// additionalData is what GCM authenticates besides the ciphertext: the
+// format, the key's ID and the place, each length-prefixed so that no two
+// places give the same bytes.
+func (p Place) additionalData(keyID string) []byte {
+	b := []byte("imapmigrate secret " + version)
+	for _, f := range []string{keyID, p.Table, p.Column, p.Row, p.Server} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
 
 // Box seals and opens secrets with one key. It is safe for concurrent use.
 type Box struct {
@@ -212,26 +260,37 @@ func (b *Box) String() string { return "secret.Box(key " + b.id + ")" }
 // GoString is String, so that %#v does not print the key schedule.
 func (b *Box) GoString() string { return b.String() }
 
-// Seal encrypts plaintext with a fresh random nonce and returns
-// "v1:<base64url(nonce|ciphertext)>".
-func (b *Box) Seal(plaintext string) (string, error) {
+// Seal encrypts plaintext for the place at, with a fresh random nonce, and
+// returns "v2:<key ID>:<base64url(nonce|ciphertext)>".
+func (b *Box) Seal(plaintext string, at Place) (string, error) {
 	nonce := make([]byte, b.aead.NonceSize(), b.aead.NonceSize()+len(plaintext)+b.aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("seal: %w", err)
 	}
-	out := b.aead.Seal(nonce, nonce, []byte(plaintext), []byte(version))
-	return version + ":" + base64.RawURLEncoding.EncodeToString(out), nil
+	out := b.aead.Seal(nonce, nonce, []byte(plaintext), at.additionalData(b.id))
+	return version + ":" + b.id + ":" + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-// Open decrypts what Seal returned. It fails, wrapping ErrWrongKey, when
-// sealed was made with another key or altered.
-func (b *Box) Open(sealed string) (string, error) {
-	ver, body, ok := strings.Cut(sealed, ":")
+// Open decrypts what Seal returned for the place at. It fails, wrapping
+// ErrWrongKey, when sealed was made with another key, and wrapping
+// ErrMisplaced when it was made for another place or altered.
+func (b *Box) Open(sealed string, at Place) (string, error) {
+	ver, rest, ok := strings.Cut(sealed, ":")
 	if !ok || ver == "" || len(ver) > 8 {
-		return "", errors.New("open secret: not a sealed secret (no v1: prefix)")
+		return "", errors.New("open secret: not a sealed secret (no v2: prefix)")
+	}
+	if ver == oldVersion {
+		return "", fmt.Errorf("open secret of %s: sealed in format %s, from before secrets were bound to where they are stored, which is no longer accepted: give the secret again", at, oldVersion)
 	}
 	if ver != version {
 		return "", fmt.Errorf("open secret: sealed in format %q, which this version of imapmigrate does not know: upgrade it", ver)
+	}
+	keyID, body, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", errors.New("open secret: damaged (no key ID)")
+	}
+	if keyID != b.id {
+		return "", b.wrongKey(keyID)
 	}
 	data, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
@@ -241,24 +300,34 @@ func (b *Box) Open(sealed string) (string, error) {
 	if len(data) < ns+b.aead.Overhead() {
 		return "", errors.New("open secret: damaged (too short)")
 	}
-	plain, err := b.aead.Open(nil, data[:ns], data[ns:], []byte(version))
+	plain, err := b.aead.Open(nil, data[:ns], data[ns:], at.additionalData(b.id))
 	if err != nil {
-		return "", b.wrongKey()
+		return "", &misplacedError{at: at}
 	}
 	return string(plain), nil
 }
 
-func (b *Box) wrongKey() error {
+// misplacedError is ErrMisplaced, naming the place.
+type misplacedError struct{ at Place }
+
+func (e *misplacedError) Error() string {
+	return fmt.Sprintf("sealed secret does not belong to %s: the database was altered (the value was moved there from another row or column, or changed): give the secret again", e.at)
+}
+
+func (e *misplacedError) Is(target error) bool { return target == ErrMisplaced }
+
+func (b *Box) wrongKey(sealedWith string) error {
 	fix := "open it with the key that sealed it"
 	if b.keyFile != "" {
 		fix = fmt.Sprintf("set %s to the key that sealed it, or restore %s", EnvKey, b.keyFile)
 	}
-	return fmt.Errorf("open secret: %w (key %s, from %s): it was encrypted with another key, or altered: %s",
-		ErrWrongKey, b.id, b.source, fix)
+	return fmt.Errorf("open secret: %w (key %s, from %s): it was encrypted with another key (%s): %s",
+		ErrWrongKey, b.id, b.source, sealedWith, fix)
 }
 
 // IsSealed reports whether s looks like a sealed secret (has a version
-// prefix), e.g. to find values stored before encryption was introduced.
+// prefix, old or current), e.g. to find values stored before encryption
+// was introduced.
 func IsSealed(s string) bool {
-	return strings.HasPrefix(s, version+":")
+	return strings.HasPrefix(s, version+":") || strings.HasPrefix(s, oldVersion+":")
 }

@@ -25,6 +25,9 @@ var testKey = func() []byte {
 	return k
 }()
 
+// here is the place the tests seal for.
+var here = secret.Place{Table: "endpoint", Column: "admin_password", Row: "name=new-imap", Server: "imap.new.example:993"}
+
 func newBox(t *testing.T, key []byte) *secret.Box {
 	t.Helper()
 	b, err := secret.New(key)
@@ -48,17 +51,17 @@ func openDir(t *testing.T, dir string) *secret.Box {
 func TestRoundTrip(t *testing.T) {
 	b := newBox(t, testKey)
 	for _, plain := range []string{"", "hunter2", "pässwörd ✓", strings.Repeat("x", 10000), "ya29.a0AfH6SMB-token\x00with nul"} {
-		sealed, err := b.Seal(plain)
+		sealed, err := b.Seal(plain, here)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(sealed, "v1:") || !secret.IsSealed(sealed) {
-			t.Errorf("sealed = %q, want the v1: prefix", sealed)
+		if !strings.HasPrefix(sealed, "v2:"+b.KeyID()+":") || !secret.IsSealed(sealed) {
+			t.Errorf("sealed = %q, want the v2:<key ID>: prefix", sealed)
 		}
 		if plain != "" && strings.Contains(sealed, plain) {
 			t.Errorf("sealed %q shows the plaintext", sealed)
 		}
-		got, err := b.Open(sealed)
+		got, err := b.Open(sealed, here)
 		if err != nil || got != plain {
 			t.Errorf("Open(Seal(%.20q)) = %.20q, %v", plain, got, err)
 		}
@@ -70,7 +73,7 @@ func TestSealUsesFreshNonces(t *testing.T) {
 	seen := map[string]bool{}
 	nonces := map[string]bool{}
 	for range 100 {
-		s, err := b.Seal("same password")
+		s, err := b.Seal("same password", here)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +81,7 @@ func TestSealUsesFreshNonces(t *testing.T) {
 			t.Fatalf("Seal returned %q twice", s)
 		}
 		seen[s] = true
-		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, "v1:"))
+		raw, err := base64.RawURLEncoding.DecodeString(body(s))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +95,7 @@ func TestSealUsesFreshNonces(t *testing.T) {
 func TestWrongKey(t *testing.T) {
 	dir := t.TempDir()
 	a := openDir(t, dir)
-	sealed, err := a.Seal("hunter2")
+	sealed, err := a.Seal("hunter2", here)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +108,12 @@ func TestWrongKey(t *testing.T) {
 	if a.KeyID() == b.KeyID() {
 		t.Fatalf("two keys, one KeyID %s", a.KeyID())
 	}
-	_, err = b.Open(sealed)
+	_, err = b.Open(sealed, here)
 	if !errors.Is(err, secret.ErrWrongKey) {
 		t.Fatalf("Open with another key: %v, want ErrWrongKey", err)
 	}
 	keyFile := filepath.Join(dir, secret.KeyFileName)
-	for _, want := range []string{"encrypted with another key", "set IMAPMIGRATE_SECRET_KEY", "restore " + keyFile, b.KeyID()} {
+	for _, want := range []string{"encrypted with another key", "set IMAPMIGRATE_SECRET_KEY", "restore " + keyFile, b.KeyID(), a.KeyID()} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -120,31 +123,74 @@ func TestWrongKey(t *testing.T) {
 	}
 }
 
+// body is the base64 part of a sealed string.
+func body(sealed string) string { return sealed[strings.LastIndexByte(sealed, ':')+1:] }
+
 func TestTampered(t *testing.T) {
 	b := newBox(t, testKey)
-	sealed, err := b.Seal("hunter2")
+	sealed, err := b.Seal("hunter2", here)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(sealed, "v1:"))
+	prefix := "v2:" + b.KeyID() + ":"
+	raw, _ := base64.RawURLEncoding.DecodeString(body(sealed))
 	for i := range raw {
 		bad := bytes.Clone(raw)
 		bad[i] ^= 0x01
-		if _, err := b.Open("v1:" + base64.RawURLEncoding.EncodeToString(bad)); !errors.Is(err, secret.ErrWrongKey) {
-			t.Fatalf("byte %d flipped: Open = %v, want ErrWrongKey", i, err)
+		if _, err := b.Open(prefix+base64.RawURLEncoding.EncodeToString(bad), here); !errors.Is(err, secret.ErrMisplaced) {
+			t.Fatalf("byte %d flipped: Open = %v, want ErrMisplaced", i, err)
 		}
 	}
 	for _, tt := range []struct{ in, want string }{
 		{"", "not a sealed secret"},
 		{"hunter2", "not a sealed secret"},
-		{"v2:" + strings.TrimPrefix(sealed, "v1:"), `format "v2"`},
-		{"v1:@@@", "bad base64"},
-		{"v1:" + base64.RawURLEncoding.EncodeToString(raw[:20]), "too short"},
-		{"v1:" + base64.RawURLEncoding.EncodeToString(raw[:len(raw)-1]), "another key"},
+		{"v3:" + strings.TrimPrefix(sealed, "v2:"), `format "v3"`},
+		{"v1:" + body(sealed), "format v1, from before secrets were bound"},
+		{"v2:" + body(sealed), "no key ID"},
+		{"v2:0011223344556677:" + body(sealed), "encrypted with another key (0011223344556677)"},
+		{prefix + "@@@", "bad base64"},
+		{prefix + base64.RawURLEncoding.EncodeToString(raw[:20]), "too short"},
+		{prefix + base64.RawURLEncoding.EncodeToString(raw[:len(raw)-1]), "the database was altered"},
 	} {
-		if _, err := b.Open(tt.in); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := b.Open(tt.in, here); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Open(%q) = %v, want an error with %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+// A sealed secret opens only in the place it was sealed for: not in
+// another table, column or row, nor for another server.
+func TestBoundToPlace(t *testing.T) {
+	b := newBox(t, testKey)
+	sealed, err := b.Seal("hunter2", here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := []secret.Place{
+		{Table: "migration_user", Column: "admin_password", Row: here.Row, Server: here.Server},
+		{Table: here.Table, Column: "password", Row: here.Row, Server: here.Server},
+		{Table: here.Table, Column: here.Column, Row: "name=old-imap", Server: here.Server},
+		{Table: here.Table, Column: here.Column, Row: here.Row, Server: "evil.example:993"},
+		{Table: here.Table, Column: here.Column, Row: here.Row},
+		// Length prefixes: moving bytes between fields changes the binding.
+		{Table: here.Table + here.Column, Row: here.Row, Server: here.Server},
+		{},
+	}
+	for _, at := range elsewhere {
+		_, err := b.Open(sealed, at)
+		if !errors.Is(err, secret.ErrMisplaced) || errors.Is(err, secret.ErrWrongKey) {
+			t.Errorf("opened for %v: %v, want ErrMisplaced", at, err)
+			continue
+		}
+		if want := "sealed secret does not belong to " + at.String() + ": the database was altered"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error shows the plaintext: %v", err)
+		}
+	}
+	if got, err := b.Open(sealed, here); err != nil || got != "hunter2" {
+		t.Errorf("Open in its place = %q, %v", got, err)
 	}
 }
 
@@ -242,12 +288,12 @@ func TestKeyFileCreated(t *testing.T) {
 	}
 
 	// Reopened, the same key: what one process sealed, another opens.
-	sealed, _ := a.Seal("hunter2")
+	sealed, _ := a.Seal("hunter2", here)
 	b := openDir(t, dir)
 	if b.KeyID() != a.KeyID() {
 		t.Fatalf("reopened with key %s, was %s", b.KeyID(), a.KeyID())
 	}
-	if got, err := b.Open(sealed); err != nil || got != "hunter2" {
+	if got, err := b.Open(sealed, here); err != nil || got != "hunter2" {
 		t.Errorf("Open = %q, %v", got, err)
 	}
 }
@@ -327,11 +373,15 @@ func ExampleBox() {
 	if err != nil {
 		panic(err)
 	}
-	sealed, _ := box.Seal("hunter2")
-	fmt.Println(strings.HasPrefix(sealed, "v1:"))
-	plain, _ := box.Open(sealed)
-	fmt.Println(plain, box.KeyID())
+	at := secret.Place{Table: "endpoint", Column: "admin_password", Row: "name=new-imap", Server: "imap.new.example:993"}
+	sealed, _ := box.Seal("hunter2", at)
+	fmt.Println(strings.HasPrefix(sealed, "v2:630dcd2966c43366:"))
+	plain, _ := box.Open(sealed, at)
+	fmt.Println(plain)
+	_, err = box.Open(sealed, secret.Place{Table: "migration_user", Column: "password", Row: "batch=b1 email=terry@contoso.edu"})
+	fmt.Println(err)
 	// Output:
 	// true
-	// hunter2 630dcd2966c43366
+	// hunter2
+	// sealed secret does not belong to migration_user.password of batch=b1 email=terry@contoso.edu: the database was altered (the value was moved there from another row or column, or changed): give the secret again
 }
