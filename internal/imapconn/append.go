@@ -67,7 +67,7 @@ func (a *Appender) wrap(ctx context.Context, mailbox string, err error) error {
 	if ctx.Err() != nil {
 		err = errors.Join(ctx.Err(), err)
 	}
-	e := Classify(err, false)
+	e := Classify(explainTimeout(err, a.cfg.commandTimeout()), false)
 	if e.Op == "" {
 		e.Op = fmt.Sprintf("append to %q", mailbox)
 	}

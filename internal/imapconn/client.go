@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -17,15 +18,22 @@ type Client struct {
 	*imapclient.Client
 	Caps imap.CapSet
 	cfg  *Config
+	// unwatch stops closing the connection when Connect's ctx ends.
+	unwatch func() bool
+	conn    net.Conn
 }
 
-// Connect dials cfg's server, negotiates TLS and logs in.
+// Connect dials cfg's server, negotiates TLS and logs in. The connection is
+// closed when ctx ends, so that nothing waits on it longer; every command
+// fails when the server sends nothing for cfg's command timeout while it
+// waits (see guardConn).
 func Connect(ctx context.Context, cfg *Config, log *slog.Logger) (*Client, error) {
 	conn, br, greeting, err := dial(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	c := imapclient.New(newGreetedConn(conn, br, greeting), &imapclient.Options{})
+	guard := newGuardConn(newGreetedConn(conn, br, greeting), cfg.commandTimeout())
+	c := imapclient.New(guard, &imapclient.Options{})
 	// Login, CAPABILITY and ENABLE are bounded by the command timeout.
 	loginCtx, cancel := context.WithTimeout(ctx, cfg.commandTimeout())
 	defer cancel()
@@ -54,7 +62,9 @@ func Connect(ctx context.Context, cfg *Config, log *slog.Logger) (*Client, error
 			return nil, Classify(err, false)
 		}
 	}
-	return &Client{Client: c, Caps: caps, cfg: cfg}, nil
+	// Whatever waits on this connection ends when ctx does.
+	unwatch := context.AfterFunc(ctx, func() { c.Close() })
+	return &Client{Client: c, Caps: caps, cfg: cfg, unwatch: unwatch, conn: guard}, nil
 }
 
 func login(c *imapclient.Client, cfg *Config) error {
@@ -110,9 +120,17 @@ func authMechs(caps imap.CapSet) string {
 // Label names the account: `target "terry" at host:143`.
 func (c *Client) Label() string { return c.cfg.label() }
 
+// Abort closes the connection at once, without waiting for anything: for
+// a caller that refuses what the server is sending (a literal too large to
+// read). Every command under way fails; Close must still be called.
+func (c *Client) Abort() { c.conn.Close() }
+
 // Close logs out politely (waiting at most 5 s), then closes the
 // connection. Nothing of this client runs after it returns.
 func (c *Client) Close() error {
+	if c.unwatch != nil {
+		c.unwatch()
+	}
 	done := make(chan struct{})
 	go func() {
 		c.Client.Logout().Wait()

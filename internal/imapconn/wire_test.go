@@ -3,7 +3,9 @@ package imapconn
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -152,4 +154,97 @@ func TestTraceRedacts(t *testing.T) {
 			t.Errorf("trace lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+func TestParseListed(t *testing.T) {
+	tests := []struct {
+		args    string
+		lits    []string
+		utf8    bool
+		want    Listed
+		wantErr string
+	}{
+		{args: `(\HasNoChildren) "/" INBOX`, want: Listed{Name: "INBOX", Delim: '/', Attrs: []imap.MailboxAttr{`\HasNoChildren`}}},
+		{args: `(\Noselect \HasChildren) "." "INBOX.Archive"`, want: Listed{Name: "INBOX.Archive", Delim: '.', Attrs: []imap.MailboxAttr{`\Noselect`, `\HasChildren`}}},
+		{args: `() NIL "Flat"`, want: Listed{Name: "Flat"}},
+		{args: `() "/" "&XfJT0ZAB-"`, want: Listed{Name: "已发送", Delim: '/'}},
+		{args: `() "/" "已发送"`, utf8: true, want: Listed{Name: "已发送", Delim: '/'}},
+		{args: `() "/" "a \"quoted\" \\ name"`, want: Listed{Name: `a "quoted" \ name`, Delim: '/'}},
+		{args: `() "/" {}`, lits: []string{"Sent Items"}, want: Listed{Name: "Sent Items", Delim: '/'}},
+		{args: `(\Subscribed) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))`, want: Listed{Name: "Lists", Delim: '/', Attrs: []imap.MailboxAttr{`\Subscribed`}}},
+		{args: `() "/" inbox`, want: Listed{Name: "INBOX", Delim: '/'}},
+		{args: `() "/" {}`, lits: []string{"bad\x00name"}, wantErr: "NUL, CR or LF"},
+		{args: `() "/" {}`, lits: []string{"two\r\nlines"}, wantErr: "NUL, CR or LF"},
+		{args: `() "/" "&bad"`, wantErr: "modified UTF-7"},
+		{args: `() "//" "x"`, wantErr: "not one character"},
+		{args: `"/" "x"`, wantErr: "no attribute list"},
+		{args: `() "/"`, wantErr: "no mailbox name"},
+		{args: `() "/" "unterminated`, wantErr: "bad mailbox name"},
+		{args: `() "/" {}`, wantErr: "bad mailbox name"},
+	}
+	for _, tt := range tests {
+		var lits [][]byte
+		for _, l := range tt.lits {
+			lits = append(lits, []byte(l))
+		}
+		got, err := parseListed(tt.args, lits, tt.utf8)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseListed(%q) = %+v, %v; want an error about %q", tt.args, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.Name != tt.want.Name || got.Delim != tt.want.Delim || !slices.Equal(got.Attrs, tt.want.Attrs) {
+			t.Errorf("parseListed(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		}
+	}
+}
+
+func TestReadResponseLiterals(t *testing.T) {
+	in := "* LIST () \"/\" {5}\r\nab\"cd\r\n* LIST () \"/\" {99999999999}\r\n"
+	br := bufio.NewReader(strings.NewReader(in))
+	line, lits, err := readResponseLiterals(br, 1024)
+	if err != nil || line != `* LIST () "/" {}` || len(lits) != 1 || string(lits[0]) != `ab"cd` {
+		t.Fatalf("first: %q %q %v", line, lits, err)
+	}
+	if _, _, err := readResponseLiterals(br, 1024); err == nil || !errors.Is(err, ErrServerLimit) {
+		t.Fatalf("a 99999999999-byte literal: %v, want ErrServerLimit", err)
+	}
+}
+
+// FuzzListResponse: whatever a server sends as a listing, reading it never
+// panics, never holds a literal over the limit, and a name it returns has
+// no NUL, CR or LF.
+func FuzzListResponse(f *testing.F) {
+	for _, s := range []string{
+		"* LIST (\\HasNoChildren) \"/\" INBOX\r\n",
+		"* LIST () \".\" {5}\r\nab\x00cd\r\n",
+		"* LIST (\\Noselect) NIL \"&XfJT0ZAB-\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
+		"* LSUB () \"/\" {99999999999}\r\n",
+		"* LIST ((( \"/\" \"\\\r\n",
+	} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, utf8Names bool) {
+		br := bufio.NewReader(bytes.NewReader(data))
+		for i := 0; i < 100; i++ {
+			line, lits, err := readResponseLiterals(br, 64)
+			if err != nil {
+				return
+			}
+			for _, l := range lits {
+				if len(l) > 64 {
+					t.Fatalf("kept a %d-byte literal", len(l))
+				}
+			}
+			rest, ok := strings.CutPrefix(line, "* LIST ")
+			if !ok {
+				continue
+			}
+			l, err := parseListed(rest, lits, utf8Names)
+			if err == nil && (l.Name == "" || strings.ContainsAny(l.Name, "\x00\r\n")) {
+				t.Fatalf("parseListed(%q) gave the name %q", rest, l.Name)
+			}
+		}
+	})
 }

@@ -11,8 +11,8 @@ import (
 
 // dryRun counts what a real pass would copy, reading the source and the
 // state only.
-func (w *worker) dryRun(ctx context.Context, m folders.Mapping, fr *FolderResult, st *FolderState) error {
-	f := &folderRun{w: w, m: m, fr: fr, st: st}
+func (w *worker) dryRun(ctx context.Context, m folders.Mapping, fr *FolderResult, st *FolderState, sel *imap.SelectData) error {
+	f := &folderRun{w: w, m: m, fr: fr, st: st, exists: sel.NumMessages}
 	if st == nil {
 		f.st = &FolderState{}
 	}

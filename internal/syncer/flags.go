@@ -117,7 +117,7 @@ func (f *folderRun) syncFlags(ctx context.Context, last imap.UID, condstore bool
 	}
 	cmd := f.w.src.Fetch(set, opts)
 	changed := make(map[string][]Message) // target flags → messages
-	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
+	err := eachMessage(f.w.src, cmd, func(buf *imapclient.FetchMessageBuffer) {
 		old, ok := f.mapped[buf.UID]
 		if !ok || buf.UID == 0 {
 			return

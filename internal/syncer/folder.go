@@ -42,6 +42,10 @@ type folderRun struct {
 	// targetIndex holds the target's unmapped messages by signature, when
 	// the map is being rebuilt.
 	targetIndex map[Signature][]targetMsg
+	// exists is the source folder's EXISTS when it was examined; highest
+	// the highest UID the source returned a message for in this pass.
+	exists  uint32
+	highest imap.UID
 }
 
 // syncFolder runs one pass over a folder (DESIGN §5). It can be called again
@@ -53,19 +57,25 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	if err != nil {
 		return fmt.Errorf("examine source %q: %w", m.Source.Name, err)
 	}
+	if err := checkSelected("source", m.Source.Name, sel); err != nil {
+		return &imapconn.Error{Class: imapconn.Fatal, Op: "examine", Err: err}
+	}
 	fr.SourceMessages = int(sel.NumMessages)
 	st, err := r.s.State.Folder(ctx, m.Source.Name)
 	if err != nil {
 		return err
 	}
 	if r.opts.DryRun {
-		return w.dryRun(ctx, m, fr, st)
+		return w.dryRun(ctx, m, fr, st, sel)
 	}
 	tsel, err := w.tgt.Select(m.Target, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("select target %q: %w", m.Target, err)
 	}
-	f := &folderRun{w: w, m: m, fr: fr, st: st, flags: newFlagFilter(tsel.PermanentFlags)}
+	if err := checkSelected("target", m.Target, tsel); err != nil {
+		return &imapconn.Error{Class: imapconn.Fatal, Op: "select", Err: err}
+	}
+	f := &folderRun{w: w, m: m, fr: fr, st: st, flags: newFlagFilter(tsel.PermanentFlags), exists: sel.NumMessages}
 
 	rebuild := false
 	if st != nil && (st.SourceUIDValidity != sel.UIDValidity || st.TargetUIDValidity != tsel.UIDValidity) {
@@ -76,9 +86,13 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 		}
 		st = nil
 	}
+	targetNext, err := w.targetUIDNext(m.Target, tsel)
+	if err != nil {
+		return err
+	}
 	if st == nil {
 		st = &FolderState{Source: m.Source.Name, Target: m.Target, SourceUIDValidity: sel.UIDValidity,
-			TargetUIDValidity: tsel.UIDValidity, TargetUIDNext: tsel.UIDNext}
+			TargetUIDValidity: tsel.UIDValidity, TargetUIDNext: targetNext}
 		rebuild = tsel.NumMessages > 0
 		if err := r.s.State.SaveFolder(ctx, st); err != nil {
 			return err
@@ -86,7 +100,7 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	}
 	st.Target = m.Target
 	f.st = st
-	f.nextTarget = max(st.TargetUIDNext, tsel.UIDNext)
+	f.nextTarget = max(st.TargetUIDNext, targetNext)
 
 	pending, err := r.s.State.Pending(ctx, m.Source.Name)
 	if err != nil {
@@ -100,7 +114,9 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	}
 	r.items.Add(int64(len(f.mapped)))
 
-	unchanged := !rebuild && len(pending) == 0 && st.SourceUIDNext == sel.UIDNext && st.SourceUIDNext != 0 &&
+	// Unchanged needs both values from the server, then and now: without
+	// UIDNEXT (Courier) or CONDSTORE every pass looks.
+	unchanged := !rebuild && len(pending) == 0 && sel.UIDNext != 0 && st.SourceUIDNext == sel.UIDNext &&
 		srcCondstore && sel.HighestModSeq != 0 && st.HighestModSeq == sel.HighestModSeq
 	if unchanged {
 		fr.Unchanged = true
@@ -117,6 +133,10 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	uids, err := f.candidates(ctx)
 	if err != nil {
 		return err
+	}
+	if sel.UIDNext != 0 && len(uids) > 0 && uids[len(uids)-1] >= sel.UIDNext {
+		return &imapconn.Error{Class: imapconn.Fatal, Op: "search", Err: fmt.Errorf(
+			"source folder %q: the server's UID SEARCH answer holds UID %d, but its UIDNEXT is %d", m.Source.Name, uids[len(uids)-1], sel.UIDNext)}
 	}
 	r.emit(Event{Kind: FolderStarted, Folder: m.Source.Name, Total: len(uids)})
 	for start := 0; start < len(uids); start += window {
@@ -135,12 +155,17 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 		}
 	}
 	if oldLast > 0 {
-		if err := f.syncFlags(ctx, oldLast, srcCondstore && st.HighestModSeq != 0); err != nil {
+		if err := f.syncFlags(ctx, oldLast, srcCondstore && st.HighestModSeq != 0 && sel.HighestModSeq != 0); err != nil {
 			return err
 		}
 	}
-	// Every candidate is settled: the folder is in step up to UIDNEXT.
-	st.LastUID = max(st.LastUID, sel.UIDNext-1)
+	// Every candidate is settled: the folder is in step up to the highest
+	// UID the server showed us a message for, and up to UIDNEXT when it
+	// sent one (never UIDNEXT-1 of a UIDNEXT it did not send).
+	st.LastUID = max(st.LastUID, f.highest)
+	if sel.UIDNext != 0 {
+		st.LastUID = max(st.LastUID, sel.UIDNext-1)
+	}
 	st.SourceUIDNext = sel.UIDNext
 	st.HighestModSeq = sel.HighestModSeq
 	st.TargetUIDNext = f.nextTarget
@@ -148,19 +173,47 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	return r.s.State.SaveFolder(context.WithoutCancel(ctx), st)
 }
 
+// targetUIDNext is a lower bound of the UID the target will give the next
+// message: UIDNEXT when the server sent it, else one more than the highest
+// UID in the folder (Courier sends no UIDNEXT), else 1.
+func (w *worker) targetUIDNext(name string, sel *imap.SelectData) (imap.UID, error) {
+	if sel.UIDNext != 0 {
+		return sel.UIDNext, nil
+	}
+	if sel.NumMessages == 0 {
+		return 1, nil
+	}
+	var highest imap.UID
+	var last imap.SeqSet
+	last.AddNum(sel.NumMessages)
+	err := eachMessage(w.tgt, w.tgt.Fetch(last, &imap.FetchOptions{UID: true}), func(buf *imapclient.FetchMessageBuffer) {
+		highest = max(highest, buf.UID)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fetch the last UID of target %q: %w", name, err)
+	}
+	return highest + 1, nil
+}
+
 // candidates returns the source UIDs above LastUID not yet copied or skipped.
 func (f *folderRun) candidates(ctx context.Context) ([]imap.UID, error) {
+	if f.st.LastUID == ^imap.UID(0) {
+		return nil, nil // the highest UID there is: nothing can come after it
+	}
 	var set imap.UIDSet
 	set.AddRange(f.st.LastUID+1, 0)
 	data, err := f.w.src.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
 	if err != nil {
 		return nil, fmt.Errorf("search source %q: %w", f.m.Source.Name, err)
 	}
-	var out []imap.UID
-	for _, uid := range data.AllUIDs() {
-		if uid <= f.st.LastUID {
-			continue // "n:*" includes the last message even when its UID < n
-		}
+	// "n:*" includes the last message even when its UID < n: walkUIDs
+	// leaves out what is not above LastUID.
+	all, err := walkUIDs(data.All, f.st.LastUID, int(f.exists)+searchSlack)
+	if err != nil {
+		return nil, &imapconn.Error{Class: imapconn.Fatal, Op: "search", Err: fmt.Errorf("source folder %q: %w", f.m.Source.Name, err)}
+	}
+	out := all[:0]
+	for _, uid := range all {
 		if _, ok := f.mapped[uid]; ok {
 			continue
 		}
@@ -173,20 +226,39 @@ func (f *folderRun) candidates(ctx context.Context) ([]imap.UID, error) {
 	return out, nil
 }
 
-// fetchMeta reads flags, date and size of the given messages.
+// fetchMeta reads flags, date and size of the given messages. Messages the
+// server no longer returns (expunged since the SEARCH) are recorded as
+// vanished, so that every candidate is settled.
 func (f *folderRun) fetchMeta(ctx context.Context, uids []imap.UID) ([]meta, error) {
+	want := make(map[imap.UID]bool, len(uids))
+	for _, u := range uids {
+		want[u] = true
+	}
 	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true})
 	var out []meta
-	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
-		if buf.UID == 0 {
-			return
+	err := eachMessage(f.w.src, cmd, func(buf *imapclient.FetchMessageBuffer) {
+		if !want[buf.UID] {
+			return // not asked for, or twice
 		}
-		out = append(out, meta{uid: buf.UID, flags: withoutRecent(buf.Flags), date: buf.InternalDate, size: buf.RFC822Size})
+		delete(want, buf.UID)
+		f.highest = max(f.highest, buf.UID)
+		out = append(out, meta{uid: buf.UID, flags: withoutRecent(buf.Flags), date: buf.InternalDate, size: max(buf.RFC822Size, 0)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch source %q: %w", f.m.Source.Name, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
+	if len(want) > 0 && !f.w.r.opts.DryRun {
+		var gone []Skip
+		for _, u := range uids {
+			if want[u] {
+				gone = append(gone, Skip{SourceUID: u, Reason: SkipVanished, Detail: "listed by UID SEARCH but not returned by FETCH: expunged on the source meanwhile"})
+			}
+		}
+		if err := f.commit(ctx, nil, gone, nil); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -242,6 +314,14 @@ func (f *folderRun) copy(ctx context.Context, metas []meta) error {
 		defer close(chunks)
 		for _, metas := range plan {
 			c, err := f.fetchChunk(fetchCtx, metas)
+			if c != nil && err != nil {
+				// What was fetched and refused is recorded before the error.
+				select {
+				case chunks <- c:
+				case <-fetchCtx.Done():
+					c.release()
+				}
+			}
 			if err != nil {
 				fetchErr <- err
 				return
@@ -325,12 +405,28 @@ func (f *folderRun) fetchChunk(ctx context.Context, metas []meta) (*chunk, error
 					continue
 				}
 				m, ok := byUID[uid]
+				size := it.Literal.Size()
+				// Far larger than the server said and than the limit: refused
+				// before it is read (closing the connection), and, when it is a
+				// message of this chunk, recorded so that it is never asked
+				// for again.
+				if size > r.opts.MaxMessageSize && size > m.size {
+					f.w.src.Abort()
+					io.Copy(io.Discard, it.Literal) // fails at once: ends go-imap's wait for it
+					cmd.Close()
+					if ok && !got[uid] {
+						c.refused = append(c.refused, Skip{SourceUID: uid, Reason: SkipTooLarge, Size: size, Detail: fmt.Sprintf(
+							"RFC822.SIZE said %d bytes, but the server sent %d, over the %d-byte limit", m.size, size, r.opts.MaxMessageSize)})
+					}
+					return c, &imapconn.Error{Class: imapconn.Transient, Op: fmt.Sprintf("fetch source %q uid %d", f.m.Source.Name, uid),
+						Err: fmt.Errorf("%w: refused a %d-byte message body announced as %d bytes: connection closed", imapconn.ErrServerLimit, size, m.size)}
+				}
 				if uid == 0 || !ok || got[uid] {
 					io.Copy(io.Discard, it.Literal)
 					continue
 				}
 				var err error
-				sp, err = spool(it.Literal, it.Literal.Size(), m, r.opts.MemSpoolMax, r.opts.SpoolDir)
+				sp, err = spool(it.Literal, size, m, r.opts.MemSpoolMax, r.opts.SpoolDir)
 				if err != nil {
 					cmd.Close()
 					c.release()
@@ -360,7 +456,7 @@ func (f *folderRun) fetchChunk(ctx context.Context, metas []meta) (*chunk, error
 // intent, APPEND, record.
 func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
 	r := f.w.r
-	var skips []Skip
+	skips := c.refused
 	for _, m := range c.missing {
 		skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipVanished, Size: m.size, Detail: "expunged on the source during the copy"})
 	}
@@ -452,13 +548,15 @@ func (f *folderRun) commit(ctx context.Context, copied []Message, skips []Skip, 
 
 // eachMessage calls fn with each message of a FETCH of small items
 // (flags, dates, sizes, header fields), buffered, then ends the command.
-func eachMessage(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer)) error {
+// A literal larger than maxSmallLiteral is refused: c's connection is
+// closed rather than the literal read.
+func eachMessage(c *imapconn.Client, cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer)) error {
 	for {
 		msg := cmd.Next()
 		if msg == nil {
 			break
 		}
-		buf, err := msg.Collect()
+		buf, err := collect(c, msg)
 		if err != nil {
 			cmd.Close()
 			return err
@@ -466,4 +564,48 @@ func eachMessage(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageB
 		fn(buf)
 	}
 	return cmd.Close()
+}
+
+// maxSmallLiteral bounds a literal in a FETCH of small items: header
+// fields are read through messageID, which looks at no more than maxHeader.
+const maxSmallLiteral = maxHeader
+
+// collect is FetchMessageData.Collect with a bound on literals.
+func collect(c *imapconn.Client, msg *imapclient.FetchMessageData) (*imapclient.FetchMessageBuffer, error) {
+	buf := &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+	for {
+		item := msg.Next()
+		if item == nil {
+			return buf, nil
+		}
+		switch it := item.(type) {
+		case imapclient.FetchItemDataUID:
+			buf.UID = it.UID
+		case imapclient.FetchItemDataFlags:
+			buf.Flags = it.Flags
+		case imapclient.FetchItemDataInternalDate:
+			buf.InternalDate = it.Time
+		case imapclient.FetchItemDataRFC822Size:
+			buf.RFC822Size = it.Size
+		case imapclient.FetchItemDataModSeq:
+			buf.ModSeq = it.ModSeq
+		case imapclient.FetchItemDataBodySection:
+			var b []byte
+			if it.Literal != nil {
+				if n := it.Literal.Size(); n > maxSmallLiteral {
+					c.Abort()
+					io.Copy(io.Discard, it.Literal) // fails at once: ends go-imap's wait for it
+					return nil, &imapconn.Error{Class: imapconn.Transient, Op: "fetch", Err: fmt.Errorf(
+						"%w: a %d-byte literal for a header field of message %d (at most %d): connection closed", imapconn.ErrServerLimit, n, buf.UID, maxSmallLiteral)}
+				}
+				var err error
+				if b, err = io.ReadAll(it.Literal); err != nil {
+					return nil, err
+				}
+			}
+			buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+		default:
+			// Not asked for; go-imap has already read it.
+		}
+	}
 }

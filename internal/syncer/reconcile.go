@@ -32,7 +32,7 @@ func (f *folderRun) targetFrom(ctx context.Context, from imap.UID) ([]targetMsg,
 		known[m.TargetUID] = true
 	}
 	var out []targetMsg
-	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
+	err := eachMessage(f.w.tgt, cmd, func(buf *imapclient.FetchMessageBuffer) {
 		if buf.UID < from || known[buf.UID] {
 			return
 		}
@@ -184,7 +184,7 @@ func (f *folderRun) sourceMessageIDs(ctx context.Context, metas []meta) (map[ima
 	}
 	cmd := f.w.src.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{msgidSection}})
 	out := make(map[imap.UID]string, len(metas))
-	err := eachMessage(cmd, func(buf *imapclient.FetchMessageBuffer) {
+	err := eachMessage(f.w.src, cmd, func(buf *imapclient.FetchMessageBuffer) {
 		out[buf.UID] = messageID(bufio.NewReader(bytes.NewReader(buf.FindBodySection(msgidSection))))
 	})
 	if err != nil {

@@ -72,6 +72,7 @@ func spool(r io.Reader, size int64, m meta, memMax int64, dir string) (*spooled,
 type chunk struct {
 	msgs    []*spooled
 	missing []meta // asked for but not returned: expunged meanwhile
+	refused []Skip // sent but refused before they were read
 }
 
 func (c *chunk) release() {

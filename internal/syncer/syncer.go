@@ -151,13 +151,28 @@ type folderJob struct {
 	size int64 // messages, from STATUS, for ordering
 }
 
-// plan lists both sides and maps the folders.
+// plan lists both sides and maps the folders. A source folder whose entry
+// cannot be read is reported (a failed FolderResult) and the rest planned.
 func (r *run) plan(ctx context.Context, w *worker) ([]folders.Mapping, error) {
-	src, err := listFolders(w.src)
+	srcList, err := r.s.Source.Appender(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, bad, err := listFolders(ctx, srcList)
+	srcList.Close()
 	if err != nil {
 		return nil, fmt.Errorf("list source folders: %w", err)
 	}
-	tgt, err := listFolders(w.tgt)
+	for _, b := range bad {
+		r.addResult(&FolderResult{Source: b.Raw, Error: "not migrated: the server listed it so that it cannot be read: " + b.Err})
+	}
+	if w.app == nil {
+		if w.app, err = r.s.Target.Appender(ctx); err != nil {
+			return nil, err
+		}
+		w.app.MaxBatch = r.opts.ChunkMessages
+	}
+	tgt, _, err := listFolders(ctx, w.app)
 	if err != nil {
 		return nil, fmt.Errorf("list target folders: %w", err)
 	}
@@ -195,24 +210,19 @@ func personalPrefix(c *imapconn.Client) string {
 	return ns.Personal[0].Prefix
 }
 
-func listFolders(c *imapconn.Client) ([]folders.Folder, error) {
-	var opts *imap.ListOptions
-	if c.Caps.Has(imap.CapListExtended) {
-		opts = &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: c.Caps.Has(imap.CapSpecialUse)}
-	}
-	list, err := c.List("", "*", opts).Collect()
+// listFolders lists every folder with its attributes and whether it is
+// subscribed (see imapconn.Appender.ListFolders); entries that cannot be
+// read are returned apart.
+func listFolders(ctx context.Context, a *imapconn.Appender) ([]folders.Folder, []imapconn.BadListed, error) {
+	list, bad, err := a.ListFolders(ctx, imapconn.ListLimits{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]folders.Folder, 0, len(list))
 	for _, l := range list {
-		f := folders.FolderFromList(l.Mailbox, l.Delim, l.Attrs)
-		if opts == nil {
-			f.Subscribed = true // unknown without LIST-EXTENDED: subscribe everything
-		}
-		out = append(out, f)
+		out = append(out, folders.FolderFromList(l.Name, l.Delim, l.Attrs))
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 // prepare creates and subscribes target folders, in plan order (parents
