@@ -52,10 +52,12 @@ func openApp(ctx context.Context, g *globalOptions) (*app, error) {
 	if err != nil {
 		return nil, withExit(ExitUsage, err)
 	}
-	box, err := secret.Open(g.dataDir)
+	// The key must be the one that sealed the database's passwords: a
+	// missing or other key is refused, not replaced.
+	box, err := secret.OpenFor(ctx, g.dataDir, st)
 	if err != nil {
 		st.Close()
-		return nil, withExit(ExitUsage, err)
+		return nil, withExit(ExitUsage, fmt.Errorf("database %s: %w", path, err))
 	}
 	svc := &migration.Service{Store: st, Box: box, Probe: func(ctx context.Context, cfg *imapconn.Config) error {
 		if cfg.User == "" {

@@ -32,8 +32,7 @@
 //
 // The key comes from the environment variable IMAPMIGRATE_SECRET_KEY (32
 // bytes as base64, standard or URL-safe, padded or not, or as 64 hex
-// digits), else from the file <data-dir>/secret.key, which Open creates on
-// first use with 32 random bytes (written as base64) and mode 0600. Open
+// digits), else from the file <data-dir>/secret.key, mode 0600. Open
 // refuses a key file that group or others may read or write. Several
 // processes (serve, worker, CLI) sharing a data directory share the key; a
 // PostgreSQL store shared by several machines needs the same key on each:
@@ -41,8 +40,16 @@
 // secret.key.
 //
 // KeyID names the key without revealing it (the first 8 bytes of its
-// SHA-256, in hex), so a database can record which key sealed its secrets
-// and say so when it is opened with another one.
+// SHA-256, in hex). The database records the ID of the key that sealed its
+// secrets (KeyRecord), and a service opens its key with OpenFor, which
+// enforces the key rule:
+//
+//   - while the database holds a sealed secret, only the recorded key is
+//     accepted: another one (in the environment or the file) is refused,
+//     and a missing key is refused rather than replaced, with a message to
+//     put the key file back or to set IMAPMIGRATE_SECRET_KEY;
+//   - a database without sealed secrets takes the key there is, or a new
+//     one (the key file is created then, and only then), and records it.
 //
 // # What this protects, and what it does not
 //

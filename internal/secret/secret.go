@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -92,11 +93,15 @@ type Box struct {
 	keyFile string
 }
 
-// Open returns the Box of a data directory: with the key in
+// ErrNoKey is wrapped by Load's error when there is no key: neither
+// IMAPMIGRATE_SECRET_KEY nor the key file.
+var ErrNoKey = errors.New("no secret key")
+
+// Load returns the Box of a data directory: with the key in
 // IMAPMIGRATE_SECRET_KEY when that is set, else with the key in
-// <dataDir>/secret.key, which it creates (and dataDir, mode 0700) when
-// missing.
-func Open(dataDir string) (*Box, error) {
+// <dataDir>/secret.key. It creates nothing; without either, its error wraps
+// ErrNoKey.
+func Load(dataDir string) (*Box, error) {
 	keyFile := filepath.Join(dataDir, KeyFileName)
 	if v := strings.TrimSpace(os.Getenv(EnvKey)); v != "" {
 		key, err := ParseKey(v)
@@ -110,7 +115,10 @@ func Open(dataDir string) (*Box, error) {
 		b.keyFile = keyFile
 		return b, nil
 	}
-	key, err := loadOrCreateKey(keyFile)
+	key, err := readKeyFile(keyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is not set and %s does not exist", ErrNoKey, EnvKey, keyFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +128,90 @@ func Open(dataDir string) (*Box, error) {
 	}
 	b.keyFile = keyFile
 	return b, nil
+}
+
+// Open is Load, but creates <dataDir>/secret.key (and dataDir, mode 0700)
+// with a new random key when there is no key. Use it only where no secret
+// was sealed before; a service opens its key with OpenFor, which checks
+// with the database.
+func Open(dataDir string) (*Box, error) {
+	b, err := Load(dataDir)
+	if !errors.Is(err, ErrNoKey) {
+		return b, err
+	}
+	keyFile := filepath.Join(dataDir, KeyFileName)
+	key, err := loadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	b, err = newBox(key, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	b.keyFile = keyFile
+	return b, nil
+}
+
+// KeyRecord is a database's record of the key that sealed its secrets.
+type KeyRecord interface {
+	// SecretKeyID returns the ID of the key recorded for the database (""
+	// when none) and whether it holds any sealed secret.
+	SecretKeyID(ctx context.Context) (id string, sealed bool, err error)
+	// RecordSecretKeyID records id as the key of the database's secrets.
+	RecordSecretKeyID(ctx context.Context, id string) error
+}
+
+// OpenFor returns the Box of dataDir for the database db, and records its
+// key's ID there. While db holds sealed secrets it refuses a key other
+// than the recorded one, and it never replaces a missing key with a new one
+// (every stored password would then fail to open, one user at a time): the
+// error says to put the key file back or to set IMAPMIGRATE_SECRET_KEY. A
+// database without sealed secrets takes the key there is, or a new one.
+func OpenFor(ctx context.Context, dataDir string, db KeyRecord) (*Box, error) {
+	recorded, sealed, err := db.SecretKeyID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: read the database's key ID: %w", err)
+	}
+	b, err := Load(dataDir)
+	switch {
+	case errors.Is(err, ErrNoKey) && sealed:
+		return nil, missingKey(dataDir, recorded)
+	case errors.Is(err, ErrNoKey):
+		if b, err = Open(dataDir); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case sealed && recorded != "" && b.id != recorded:
+		return nil, b.notRecorded(recorded)
+	}
+	if b.id != recorded {
+		if err := db.RecordSecretKeyID(ctx, b.id); err != nil {
+			return nil, fmt.Errorf("secret key: record its ID in the database: %w", err)
+		}
+	}
+	return b, nil
+}
+
+func missingKey(dataDir, recorded string) error {
+	which := "key " + recorded
+	if recorded == "" {
+		which = "a key it does not name"
+	}
+	keyFile := filepath.Join(dataDir, KeyFileName)
+	return fmt.Errorf("the secret key is missing: %s does not exist and %s is not set, but the database holds passwords sealed with %s: "+
+		"put back the key file (from a backup of the data directory; mode 0600) or set %s to that key. "+
+		"imapmigrate does not create a new key for it: no stored password would open with it",
+		keyFile, EnvKey, which, EnvKey)
+}
+
+func (b *Box) notRecorded(recorded string) error {
+	fix := fmt.Sprintf("put back the key file that sealed them (%s), or set %s to that key", b.keyFile, EnvKey)
+	if b.source == EnvKey {
+		fix = fmt.Sprintf("set %s to the key that sealed them, or unset it to use the key file %s", EnvKey, b.keyFile)
+	}
+	return fmt.Errorf("the secret key (key %s, from %s) is not the one that sealed the database's passwords (key %s): %s",
+		b.id, b.source, recorded, fix)
 }
 
 // New returns a Box for a key of KeySize bytes.

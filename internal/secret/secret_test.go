@@ -2,6 +2,7 @@ package secret_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -384,4 +385,119 @@ func ExampleBox() {
 	// true
 	// hunter2
 	// sealed secret does not belong to migration_user.password of batch=b1 email=terry@contoso.edu: the database was altered (the value was moved there from another row or column, or changed): give the secret again
+}
+
+// fakeRecord is a database's key record.
+type fakeRecord struct {
+	id     string
+	sealed bool
+	writes int
+}
+
+func (r *fakeRecord) SecretKeyID(context.Context) (string, bool, error) { return r.id, r.sealed, nil }
+func (r *fakeRecord) RecordSecretKeyID(_ context.Context, id string) error {
+	r.id = id
+	r.writes++
+	return nil
+}
+
+func TestOpenForChecksTheRecordedKey(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv(secret.EnvKey, "")
+	otherEnv := base64.StdEncoding.EncodeToString(testKey)
+
+	t.Run("a new database creates a key and records it", func(t *testing.T) {
+		dir := t.TempDir()
+		rec := &fakeRecord{}
+		b, err := secret.OpenFor(ctx, dir, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.id != b.KeyID() || rec.writes != 1 {
+			t.Errorf("recorded %q (%d writes), key %s", rec.id, rec.writes, b.KeyID())
+		}
+		if _, err := os.Stat(filepath.Join(dir, secret.KeyFileName)); err != nil {
+			t.Errorf("no key file: %v", err)
+		}
+		// Again: same key, nothing to record.
+		if b2, err := secret.OpenFor(ctx, dir, rec); err != nil || b2.KeyID() != b.KeyID() || rec.writes != 1 {
+			t.Errorf("reopened: %v, %d writes", err, rec.writes)
+		}
+	})
+	t.Run("the recorded key, from the file or the environment", func(t *testing.T) {
+		dir := t.TempDir()
+		a := openDir(t, dir)
+		rec := &fakeRecord{id: a.KeyID(), sealed: true}
+		if b, err := secret.OpenFor(ctx, dir, rec); err != nil || b.KeyID() != a.KeyID() {
+			t.Fatalf("key file: %v", err)
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, secret.KeyFileName))
+		os.Remove(filepath.Join(dir, secret.KeyFileName))
+		t.Setenv(secret.EnvKey, string(data))
+		if b, err := secret.OpenFor(ctx, dir, rec); err != nil || b.KeyID() != a.KeyID() || b.Source() != secret.EnvKey {
+			t.Fatalf("environment: %v", err)
+		}
+	})
+	t.Run("a missing key is refused while secrets are sealed", func(t *testing.T) {
+		dir := t.TempDir()
+		rec := &fakeRecord{id: "630dcd2966c43366", sealed: true}
+		_, err := secret.OpenFor(ctx, dir, rec)
+		keyFile := filepath.Join(dir, secret.KeyFileName)
+		for _, want := range []string{"the secret key is missing", keyFile, "630dcd2966c43366", "put back the key file", "set " + secret.EnvKey} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("OpenFor = %v, want an error with %q", err, want)
+			}
+		}
+		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a new key file was created: %v", err)
+		}
+		if rec.writes != 0 {
+			t.Error("the record was changed")
+		}
+	})
+	t.Run("another key is refused while secrets are sealed", func(t *testing.T) {
+		dir := t.TempDir()
+		a := openDir(t, dir)
+		rec := &fakeRecord{id: "0011223344556677", sealed: true}
+		_, err := secret.OpenFor(ctx, dir, rec)
+		for _, want := range []string{"not the one that sealed", a.KeyID(), "0011223344556677", "put back the key file", filepath.Join(dir, secret.KeyFileName)} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("key file: OpenFor = %v, want an error with %q", err, want)
+			}
+		}
+		t.Setenv(secret.EnvKey, otherEnv)
+		_, err = secret.OpenFor(ctx, dir, rec)
+		for _, want := range []string{"not the one that sealed", "from " + secret.EnvKey, "set " + secret.EnvKey + " to the key that sealed them, or unset it"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("environment: OpenFor = %v, want an error with %q", err, want)
+			}
+		}
+		if rec.writes != 0 {
+			t.Error("the record was changed")
+		}
+	})
+	t.Run("without sealed secrets another or a new key is taken", func(t *testing.T) {
+		dir := t.TempDir()
+		rec := &fakeRecord{id: "0011223344556677"}
+		b, err := secret.OpenFor(ctx, dir, rec)
+		if err != nil || rec.id != b.KeyID() {
+			t.Fatalf("missing key, nothing sealed: %v (recorded %q)", err, rec.id)
+		}
+		t.Setenv(secret.EnvKey, otherEnv)
+		b, err = secret.OpenFor(ctx, dir, rec)
+		if err != nil || rec.id != b.KeyID() || b.KeyID() != newBox(t, testKey).KeyID() {
+			t.Fatalf("other key, nothing sealed: %v (recorded %q)", err, rec.id)
+		}
+	})
+	t.Run("sealed secrets but no record: the key there is, never a new one", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := secret.OpenFor(ctx, dir, &fakeRecord{sealed: true}); err == nil || !strings.Contains(err.Error(), "a key it does not name") {
+			t.Errorf("missing key: %v", err)
+		}
+		a := openDir(t, dir)
+		rec := &fakeRecord{sealed: true}
+		if b, err := secret.OpenFor(ctx, dir, rec); err != nil || b.KeyID() != a.KeyID() || rec.id != a.KeyID() {
+			t.Errorf("key file: %v", err)
+		}
+	})
 }

@@ -14,6 +14,11 @@
 //   - pending: APPEND intents, written (and fsynced) before the APPEND is
 //     sent, settled in the same transaction that records its outcome.
 //   - skipped: messages not copied, with a reason.
+//   - endpoint, batch, migration_user: the migration service's model; the
+//     password columns hold values sealed by package secret, each bound to
+//     its table, column and row.
+//   - secret_key: the ID of the key that sealed them (package secret's
+//     OpenFor refuses another or a missing key while any is stored).
 //
 // Durability: WAL journal with synchronous=FULL, so a row written before an
 // APPEND survives a power loss, not only a kill -9; this is what makes the
