@@ -23,8 +23,8 @@ import (
 
 // hostileRun is one sync through a hostile source.
 type hostileRun struct {
-	res *syncer.Result
-	err error
+	res  *syncer.Result
+	err  error
 	took time.Duration
 }
 
