@@ -46,7 +46,7 @@ func (f *endpointFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.access, "mailbox-access", "", "target endpoints: how to open a mailbox by its address: master (LOGIN email*admin), authzid (SASL PLAIN), xoauth2")
 	fs.StringVar(&e.AdminUser, "admin-user", "", "target endpoints: the admin (master) user")
 	fs.StringVar(&f.adminPasswordFile, "admin-password-file", "", "target endpoints: file holding the admin password")
-	fs.StringVar(&e.TokenCommand, "token-command", "", "target endpoints with xoauth2: command run with the address, printing a bearer token")
+	fs.StringVar(&e.TokenCommand, "token-command", "", "target endpoints with xoauth2: command run with the address ($1 and $IMAPMIGRATE_TOKEN_EMAIL), printing a bearer token; it gets only PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ and TMPDIR of the environment (write others into the command: 'VAR=value get-token')")
 	fs.BoolVar(&f.p.SkipVerify, "skip-verify-connection", false, "save without testing the connection")
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -83,11 +84,13 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 }
 
 // runTokenCommand runs the endpoint's token command with the address as its
-// only argument and returns what it prints (trimmed).
+// only argument (and in IMAPMIGRATE_TOKEN_EMAIL), in the environment of
+// tokenCommandEnv, and returns what it prints (trimmed).
 func runTokenCommand(ctx context.Context, command, email string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command+` "$1"`, "token-command", email)
+	cmd.Env = tokenCommandEnv(os.Environ(), email)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -98,4 +101,30 @@ func runTokenCommand(ctx context.Context, command, email string) (string, error)
 		return "", errors.New("token command printed nothing")
 	}
 	return token, nil
+}
+
+// EnvTokenEmail is the variable that gives a token command the address of
+// the mailbox it is asked a token for (also its argument, $1).
+const EnvTokenEmail = "IMAPMIGRATE_TOKEN_EMAIL"
+
+// tokenCommandEnv is the environment of a token command: only what a
+// program needs to run (PATH, HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*,
+// TZ, TMPDIR) and EnvTokenEmail. Nothing else of the service's environment
+// passes: not IMAPMIGRATE_SECRET_KEY, the password variables, other
+// programs' tokens and keys. A command that needs more says so itself
+// (--token-command 'GOOGLE_APPLICATION_CREDENTIALS=/etc/sa.json get-token').
+func tokenCommandEnv(environ []string, email string) []string {
+	var env []string
+	for _, kv := range environ {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "PATH", name == "HOME", name == "USER", name == "LOGNAME", name == "LANG", name == "LANGUAGE",
+			name == "TZ", name == "TMPDIR", strings.HasPrefix(name, "LC_"):
+			env = append(env, kv)
+		}
+	}
+	return append(env, EnvTokenEmail+"="+email)
 }

@@ -27,8 +27,9 @@ const (
 	AccessAuthzid MailboxAccess = "authzid"
 	// AccessPerUser uses the migration file's TargetUserName/TargetPassword.
 	AccessPerUser MailboxAccess = "per-user"
-	// AccessXOAUTH2 runs TokenCommand with the email and logs in with the
-	// bearer token it prints.
+	// AccessXOAUTH2 runs TokenCommand with the email (as $1 and in
+	// IMAPMIGRATE_TOKEN_EMAIL, in a clean environment: see
+	// tokenCommandEnv) and logs in with the bearer token it prints.
 	AccessXOAUTH2 MailboxAccess = "xoauth2"
 )
 
