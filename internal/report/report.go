@@ -68,7 +68,7 @@ func Write(w io.Writer, format string, users []migration.User) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "csv":
-		cw := csv.NewWriter(w)
+		cw := NewCSVWriter(w)
 		cw.Write(Columns)
 		for _, r := range rows {
 			cw.Write([]string{r.EmailAddress, r.Status, strconv.Itoa(r.ItemsSynced), strconv.Itoa(r.ItemsSkipped), reasons(r.SkippedBy),
@@ -78,6 +78,35 @@ func Write(w io.Writer, format string, users []migration.User) error {
 		return cw.Error()
 	}
 	return fmt.Errorf("report format %q: must be csv or json", format)
+}
+
+// CSVWriter writes CSV for spreadsheets: every cell goes through SafeCell.
+// Every CSV the program writes goes through it (JSON is left as is).
+type CSVWriter struct{ *csv.Writer }
+
+// NewCSVWriter returns a CSVWriter on w.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{csv.NewWriter(w)} }
+
+// Write writes one record, its cells made safe.
+func (w *CSVWriter) Write(record []string) error {
+	safe := make([]string, len(record))
+	for i, c := range record {
+		safe[i] = SafeCell(c)
+	}
+	return w.Writer.Write(safe)
+}
+
+// SafeCell keeps a spreadsheet from running a cell as a formula (CSV
+// injection: an address, folder name or server error such as
+// "=cmd|'/C calc'!A0@x.example" comes from outside): a cell that starts
+// with '=', '+', '-', '@', a tab or a carriage return gets a leading single
+// quote, OWASP's rule. Spreadsheets show the quote; the value stays
+// readable.
+func SafeCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // reasons renders "too_large=2; rejected=1".
