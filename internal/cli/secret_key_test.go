@@ -93,3 +93,21 @@ func TestSecretKeyCreatedForNewDatabase(t *testing.T) {
 		t.Fatalf("key file: %v %v", fi, err)
 	}
 }
+
+// A '?', '#', '%' or space in --data-dir is part of the directory's name.
+func TestDataDirWithOddCharacters(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "data?_pragma=journal_mode(DELETE)#x 100%")
+	if code, out, errOut := run(t, []string{"endpoint", "get", "--data-dir", dir}, map[string]string{secret.EnvKey: ""}); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, name := range []string{"imapmigrate.db", secret.KeyFileName} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", name, fi, err)
+		}
+	}
+	if entries, _ := os.ReadDir(base); len(entries) != 1 {
+		t.Errorf("%s holds %d entries, want only the data directory", base, len(entries))
+	}
+}
