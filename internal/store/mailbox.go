@@ -163,8 +163,8 @@ func (m *Mailbox) Pending(ctx context.Context, source string) ([]syncer.Pending,
 	if err != nil || id == 0 {
 		return nil, err
 	}
-	rows, err := m.s.db.QueryContext(ctx, `SELECT source_uid, message_id, internal_date, size, flags, target_uidnext
-		FROM pending WHERE folder_id = ? ORDER BY source_uid`, id)
+	rows, err := m.s.db.QueryContext(ctx, `SELECT source_uid, message_id, internal_date, size, flags, target_uidnext,
+		content_sum, content_norm, content_crlf FROM pending WHERE folder_id = ? ORDER BY source_uid`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -173,10 +173,15 @@ func (m *Mailbox) Pending(ctx context.Context, source string) ([]syncer.Pending,
 	for rows.Next() {
 		var p syncer.Pending
 		var flags string
-		if err := rows.Scan(&p.SourceUID, &p.Sig.MessageID, &p.Sig.Date, &p.Sig.Size, &flags, &p.TargetUIDNext); err != nil {
+		var sum []byte
+		if err := rows.Scan(&p.SourceUID, &p.Sig.MessageID, &p.Sig.Date, &p.Sig.Size, &flags, &p.TargetUIDNext,
+			&sum, &p.Sig.Content.Norm, &p.Sig.Content.CRLF); err != nil {
 			return nil, err
 		}
 		p.Flags = syncer.SplitFlags(flags)
+		if len(sum) == len(p.Sig.Content.Sum) {
+			copy(p.Sig.Content.Sum[:], sum)
+		}
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -188,13 +193,19 @@ func (m *Mailbox) AddPending(ctx context.Context, source string, ps []syncer.Pen
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pending (folder_id, source_uid, message_id, internal_date, size, flags, target_uidnext) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO pending (folder_id, source_uid, message_id, internal_date, size, flags, target_uidnext,
+			content_sum, content_norm, content_crlf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, p := range ps {
-			if _, err := stmt.ExecContext(ctx, id, p.SourceUID, p.Sig.MessageID, p.Sig.Date, p.Sig.Size, syncer.JoinFlags(p.Flags), p.TargetUIDNext); err != nil {
+			var sum []byte
+			if p.Sig.Content.Known() {
+				sum = p.Sig.Content.Sum[:]
+			}
+			if _, err := stmt.ExecContext(ctx, id, p.SourceUID, p.Sig.MessageID, p.Sig.Date, p.Sig.Size, syncer.JoinFlags(p.Flags), p.TargetUIDNext,
+				sum, p.Sig.Content.Norm, p.Sig.Content.CRLF); err != nil {
 				return err
 			}
 		}

@@ -39,9 +39,9 @@ type folderRun struct {
 	// nextTarget is the lower bound of the target's UIDNEXT for the next
 	// intent: any message we append from now on gets a UID ≥ it.
 	nextTarget imap.UID
-	// targetIndex holds the target's unmapped messages by signature, when
-	// the map is being rebuilt.
-	targetIndex map[Signature][]targetMsg
+	// targetIndex holds the target's unmapped messages by Message-ID and
+	// date, in UID order, when the map is being rebuilt.
+	targetIndex map[sigKey][]*targetMsg
 	// exists is the source folder's EXISTS when it was examined; highest
 	// the highest UID the source returned a message for in this pass.
 	exists  uint32

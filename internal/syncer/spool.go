@@ -44,7 +44,7 @@ func spool(r io.Reader, size int64, m meta, memMax int64, dir string) (*spooled,
 		if _, err := io.ReadFull(r, s.mem); err != nil {
 			return nil, err
 		}
-		s.sig = Signature{MessageID: messageID(bufio.NewReader(bytes.NewReader(s.mem))), Date: m.date.Unix(), Size: size}
+		s.sig = Signature{MessageID: messageID(bufio.NewReader(bytes.NewReader(s.mem))), Date: m.date.Unix(), Size: size, Content: contentOf(s.mem)}
 		return s, nil
 	}
 	f, err := os.CreateTemp(dir, "imapmigrate-spool-*")
@@ -55,7 +55,8 @@ func spool(r io.Reader, size int64, m meta, memMax int64, dir string) (*spooled,
 	// kill leaves nothing behind.
 	os.Remove(f.Name())
 	s.file = f
-	n, err := io.Copy(f, io.LimitReader(r, size))
+	d := newDigester()
+	n, err := io.Copy(io.MultiWriter(f, d), io.LimitReader(r, size))
 	if err != nil {
 		s.release()
 		return nil, err
@@ -64,7 +65,7 @@ func spool(r io.Reader, size int64, m meta, memMax int64, dir string) (*spooled,
 		s.release()
 		return nil, io.ErrUnexpectedEOF
 	}
-	s.sig = Signature{MessageID: messageID(bufio.NewReader(io.NewSectionReader(f, 0, size))), Date: m.date.Unix(), Size: size}
+	s.sig = Signature{MessageID: messageID(bufio.NewReader(io.NewSectionReader(f, 0, size))), Date: m.date.Unix(), Size: size, Content: d.Content()}
 	return s, nil
 }
 

@@ -101,15 +101,17 @@ type Commit struct {
 
 // Signature identifies a message's copy on the target when the map cannot:
 // after a crash between APPEND and its record, or when a UIDVALIDITY
-// changed. It is the Message-ID header (normalised, may be empty), the
-// INTERNALDATE to the second (we set it on APPEND, so the copy has it), and
-// the exact size (the copy is byte-for-byte). Two messages with the same
-// signature are interchangeable for matching: they are matched in UID order,
-// one to one, so true duplicates stay duplicates.
+// changed or the state was lost. It is the Message-ID header (normalised,
+// may be empty), the INTERNALDATE to the second (we set it on APPEND, so the
+// copy has it), the exact size, and the Content digest, which survives what
+// servers change when they store a message (line ends, a final CRLF). See
+// sigMatch for how two are compared; messages with the same signature are
+// matched in UID order, one to one, so true duplicates stay duplicates.
 type Signature struct {
 	MessageID string
 	Date      int64 // INTERNALDATE, Unix seconds
 	Size      int64
+	Content   Content // not always known: see Content.Known
 }
 
 func (s Signature) String() string {

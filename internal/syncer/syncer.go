@@ -117,6 +117,8 @@ type run struct {
 	items    atomic.Int64 // messages accounted for in this mailbox, for MaxItems
 
 	targetDelim rune
+	// targetSubscribed: the target's subscribed folders when it was listed.
+	targetSubscribed map[string]bool
 }
 
 func (r *run) abort(err error) {
@@ -176,6 +178,7 @@ func (r *run) plan(ctx context.Context, w *worker) ([]folders.Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list target folders: %w", err)
 	}
+	r.targetSubscribed = subscribedNames(tgt)
 	r.targetDelim = '/'
 	for _, f := range tgt {
 		if f.Delim != 0 {
@@ -225,10 +228,15 @@ func listFolders(ctx context.Context, a *imapconn.Appender) ([]folders.Folder, [
 	return out, bad, nil
 }
 
-// prepare creates and subscribes target folders, in plan order (parents
-// first), and returns the folders to sync.
+// prepare creates target folders, in plan order (parents first), with
+// their special use where the target offers CREATE-SPECIAL-USE, makes the
+// target's subscriptions those of the source, and returns the folders to
+// sync. It runs at every pass, so a pass repairs what an interrupted one
+// left (a folder created but not yet subscribed).
 func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([]*folderJob, error) {
 	var queue []*folderJob
+	var mirrored []folders.Mapping // folders whose subscription follows the source
+	created := false
 	for _, m := range plan {
 		fr := &FolderResult{Source: m.Source.Name, Target: m.Target, SpecialUse: strings.TrimPrefix(string(m.SpecialUse), `\`), Excluded: m.Excluded}
 		if m.Excluded != "" && !m.Create {
@@ -236,9 +244,8 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 			continue
 		}
 		if m.Create && !r.opts.DryRun {
-			err := w.tgt.Create(m.Target, nil).Wait()
-			var ie *imap.Error
-			if err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
+			err := r.create(w, m)
+			if err != nil && !alreadyExists(err) {
 				if imapconn.ClassOf(err) == imapconn.Transient {
 					return nil, fmt.Errorf("create target folder %q: %w", m.Target, err)
 				}
@@ -247,6 +254,7 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 				continue
 			}
 			fr.Created = err == nil
+			created = created || fr.Created
 		} else if m.Create {
 			fr.Created = true // would be
 		}
@@ -255,10 +263,8 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 			r.addResult(fr)
 			continue
 		}
-		if !r.opts.DryRun && (m.Source.Subscribed || m.Create) {
-			if err := w.tgt.Subscribe(m.Target).Wait(); err != nil {
-				r.s.Log.Warn("subscribe target folder", "mailbox", m.Target, "err", err)
-			}
+		if !strings.EqualFold(m.Target, "INBOX") {
+			mirrored = append(mirrored, m)
 		}
 		if !m.Sync {
 			fr.Parent = true
@@ -267,6 +273,11 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 		}
 		r.addResult(fr)
 		queue = append(queue, &folderJob{m: m, res: fr})
+	}
+	if !r.opts.DryRun {
+		if err := r.mirrorSubscriptions(ctx, w, mirrored, created); err != nil {
+			return nil, err
+		}
 	}
 	// Folder sizes, for the order of work: STATUS commands pipelined.
 	status := make([]*imapclient.StatusCommand, len(queue))
@@ -279,6 +290,78 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 		}
 	}
 	return queue, nil
+}
+
+// create creates a target folder, with its special use where the target
+// offers CREATE-SPECIAL-USE (a target that refuses the use, e.g. because
+// another folder has it, gets the folder without it).
+func (r *run) create(w *worker, m folders.Mapping) error {
+	if m.SpecialUse == "" || !w.tgt.Caps.Has(imap.CapCreateSpecialUse) {
+		return w.tgt.Create(m.Target, nil).Wait()
+	}
+	err := w.tgt.Create(m.Target, &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{m.SpecialUse}}).Wait()
+	if err == nil || alreadyExists(err) || imapconn.ClassOf(err) == imapconn.Transient {
+		return err
+	}
+	r.s.Log.Warn("create with special use refused; creating without it", "mailbox", m.Target, "use", m.SpecialUse, "err", err)
+	return w.tgt.Create(m.Target, nil).Wait()
+}
+
+func alreadyExists(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists
+}
+
+// mirrorSubscriptions subscribes the target folders whose source is
+// subscribed and unsubscribes the others (a parent that no source folder
+// lists counts as unsubscribed), sending only what differs from the
+// target's subscriptions, read again when folders were created (a server
+// may subscribe what it creates). A refusal is logged: subscriptions never
+// fail a pass.
+func (r *run) mirrorSubscriptions(ctx context.Context, w *worker, ms []folders.Mapping, relist bool) error {
+	have := r.targetSubscribed
+	if relist {
+		tgt, _, err := listFolders(ctx, w.app)
+		if err != nil {
+			return fmt.Errorf("list target folders: %w", err)
+		}
+		have = subscribedNames(tgt)
+	}
+	type change struct {
+		m   folders.Mapping
+		cmd interface{ Wait() error }
+	}
+	var changes []change
+	for _, m := range ms {
+		want := m.Source.Name != "" && m.Source.Subscribed
+		if want == have[m.Target] {
+			continue
+		}
+		if want {
+			changes = append(changes, change{m, w.tgt.Subscribe(m.Target)})
+		} else {
+			changes = append(changes, change{m, w.tgt.Unsubscribe(m.Target)})
+		}
+	}
+	for _, c := range changes {
+		if err := c.cmd.Wait(); err != nil {
+			if imapconn.ClassOf(err) == imapconn.Transient {
+				return fmt.Errorf("subscribe target folder %q: %w", c.m.Target, err)
+			}
+			r.s.Log.Warn("(un)subscribe target folder", "mailbox", c.m.Target, "subscribe", c.m.Source.Subscribed, "err", err)
+		}
+	}
+	return nil
+}
+
+func subscribedNames(list []folders.Folder) map[string]bool {
+	out := make(map[string]bool, len(list))
+	for _, f := range list {
+		if f.Subscribed {
+			out[f.Name] = true
+		}
+	}
+	return out
 }
 
 // worker syncs folders one after another over its own connections.

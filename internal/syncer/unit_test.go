@@ -30,28 +30,111 @@ func TestMessageID(t *testing.T) {
 }
 
 func TestSigMatch(t *testing.T) {
-	base := Signature{MessageID: "<a@b>", Date: 1700000000, Size: 10000}
+	body := []byte("Message-ID: <a@b>\r\nSubject: x\r\n\r\nline one\r\nline two")
+	c := contentOf(body)
+	base := Signature{MessageID: "<a@b>", Date: 1700000000, Size: int64(len(body)), Content: c}
+	noID := Signature{Date: base.Date, Size: base.Size, Content: c}
+	sized := func(s Signature, n int64) Signature { s.Size = n; s.Content = Content{}; return s }
 	tests := []struct {
 		name string
-		t    Signature
-		want bool
+		p, t Signature
+		want matchKind
 	}{
-		{"same", base, true},
-		{"other id", Signature{"<c@d>", base.Date, base.Size}, false},
-		{"other date", Signature{base.MessageID, base.Date + 1, base.Size}, false},
-		{"CRLF growth within 2%", Signature{base.MessageID, base.Date, 10150}, true},
-		{"too large", Signature{base.MessageID, base.Date, 10300}, false},
-		{"smaller", Signature{base.MessageID, base.Date, 9999}, false},
+		{"same", base, sized(base, base.Size), matchYes},
+		{"other id", base, Signature{MessageID: "<c@d>", Date: base.Date, Size: base.Size}, matchNo},
+		{"other date", base, Signature{MessageID: base.MessageID, Date: base.Date + 1, Size: base.Size}, matchNo},
+		{"a final CRLF added", base, sized(base, base.Size+2), matchContent},
+		{"shorter", base, sized(base, base.Size-2), matchNo},
+		{"much larger", base, sized(base, base.Size+300), matchNo},
+		{"no Message-ID, same size", noID, sized(noID, noID.Size), matchContent},
+		{"no Message-ID, CRLF added", noID, sized(noID, noID.Size+2), matchContent},
+		{"no Message-ID, other size", noID, sized(noID, noID.Size+10), matchNo},
+		{"source not read yet", Signature{Date: 5, Size: 100}, Signature{Date: 5, Size: 102}, matchContent},
+		{"source not read yet, far too large", Signature{Date: 5, Size: 100}, Signature{Date: 5, Size: 300}, matchNo},
 	}
 	for _, tt := range tests {
-		if got := sigMatch(base, tt.t); got != tt.want {
+		if got := sigMatch(tt.p, tt.t); got != tt.want {
 			t.Errorf("%s: sigMatch = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	noID := Signature{Date: 5, Size: 100}
-	if sigMatch(noID, Signature{Date: 5, Size: 101}) {
-		t.Error("without Message-ID sizes must be equal")
+	// Contents decide.
+	stored := Signature{Date: base.Date, Size: base.Size + 2, Content: contentOf(append(append([]byte{}, body...), "\r\n"...))}
+	if !sameContent(noID, stored) {
+		t.Error("a copy with a CRLF added is not recognised by its Content")
 	}
+	other := Signature{Date: base.Date, Size: base.Size, Content: contentOf([]byte(strings.Replace(string(body), "one", "two", 1)))}
+	if sameContent(noID, other) {
+		t.Error("two different messages of the same size matched")
+	}
+	// Intents from before Contents: the old rule.
+	old := Signature{MessageID: "<a@b>", Date: 1, Size: 10000}
+	if !sameContent(old, Signature{MessageID: "<a@b>", Date: 1, Size: 10150}) || sameContent(old, Signature{MessageID: "<a@b>", Date: 1, Size: 10300}) {
+		t.Error("an intent without Content: want the 2% rule with a Message-ID")
+	}
+}
+
+// Every copy a server may store of a message has its Content; a message
+// that differs in anything but line ends and its final line ends does not.
+func TestContent(t *testing.T) {
+	crlf := "From: a\r\nSubject: b\r\n\r\nbody\r\nmore\r\n"
+	same := []string{
+		crlf,
+		strings.TrimSuffix(crlf, "\r\n"),               // Courier adds the final CRLF to this
+		strings.ReplaceAll(crlf, "\r\n", "\n"),          // bare LF, as Dovecot stores it
+		strings.TrimSuffix(crlf, "\r\n") + "\r\n\r\n", // an extra empty line at the end
+	}
+	want := contentOf([]byte(crlf))
+	for _, s := range same {
+		got := contentOf([]byte(s))
+		if got.Sum != want.Sum || !got.fits(int64(len(s)), int64(len(crlf))) {
+			t.Errorf("%q: %x, want %x (or size %d does not fit)", s, got.Sum[:4], want.Sum[:4], len(crlf))
+		}
+	}
+	for _, s := range []string{
+		strings.Replace(crlf, "body", "bodY", 1),
+		strings.Replace(crlf, "\r\n\r\n", "\r\n\r\n\r\n", 1), // an empty line inside
+		strings.Replace(crlf, "body", "bo\rdy", 1),                 // a lone CR inside is content
+		"\r\n" + crlf,
+	} {
+		if contentOf([]byte(s)).Sum == want.Sum {
+			t.Errorf("%q has the Content of %q", s, crlf)
+		}
+	}
+}
+
+// FuzzContent: the digest does not depend on how the message is split into
+// writes, and survives the normalisations of real servers.
+func FuzzContent(f *testing.F) {
+	f.Add([]byte("a\r\nb\r\n"), 1)
+	f.Add([]byte("\r\r\n\n\rx\r"), 2)
+	f.Fuzz(func(t *testing.T, b []byte, split int) {
+		whole := contentOf(b)
+		d := newDigester()
+		if split > 0 {
+			for p := b; len(p) > 0; {
+				n := min(split, len(p))
+				d.Write(p[:n])
+				p = p[n:]
+			}
+		} else {
+			d.Write(b)
+		}
+		if got := d.Content(); got != whole {
+			t.Fatalf("split writes: %+v, whole: %+v", got, whole)
+		}
+		// Bare LF written as CRLF, and a CRLF appended: the same Content.
+		var norm []byte
+		for i, c := range b {
+			if c == '\n' && (i == 0 || b[i-1] != '\r') {
+				norm = append(norm, '\r')
+			}
+			norm = append(norm, c)
+		}
+		norm = append(norm, '\r', '\n')
+		if got := contentOf(norm); got.Sum != whole.Sum || !whole.fits(int64(len(b)), int64(len(norm))) {
+			t.Fatalf("%q normalised to %q: Content %x vs %x, fits %v", b, norm, got.Sum[:4], whole.Sum[:4], whole.fits(int64(len(b)), int64(len(norm))))
+		}
+	})
 }
 
 func TestPlanChunks(t *testing.T) {
