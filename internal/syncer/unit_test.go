@@ -79,8 +79,8 @@ func TestContent(t *testing.T) {
 	crlf := "From: a\r\nSubject: b\r\n\r\nbody\r\nmore\r\n"
 	same := []string{
 		crlf,
-		strings.TrimSuffix(crlf, "\r\n"),               // Courier adds the final CRLF to this
-		strings.ReplaceAll(crlf, "\r\n", "\n"),          // bare LF, as Dovecot stores it
+		strings.TrimSuffix(crlf, "\r\n"),       // Courier adds the final CRLF to this
+		strings.ReplaceAll(crlf, "\r\n", "\n"), // bare LF, as Dovecot stores it
 		strings.TrimSuffix(crlf, "\r\n") + "\r\n\r\n", // an extra empty line at the end
 	}
 	want := contentOf([]byte(crlf))
@@ -93,7 +93,7 @@ func TestContent(t *testing.T) {
 	for _, s := range []string{
 		strings.Replace(crlf, "body", "bodY", 1),
 		strings.Replace(crlf, "\r\n\r\n", "\r\n\r\n\r\n", 1), // an empty line inside
-		strings.Replace(crlf, "body", "bo\rdy", 1),                 // a lone CR inside is content
+		strings.Replace(crlf, "body", "bo\rdy", 1),           // a lone CR inside is content
 		"\r\n" + crlf,
 	} {
 		if contentOf([]byte(s)).Sum == want.Sum {
