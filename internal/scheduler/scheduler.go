@@ -10,7 +10,9 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -167,7 +169,7 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 		}
 	}()
 	log.Info("pass starting")
-	o := s.Run(passCtx, c)
+	o := s.runContained(passCtx, c, log)
 	cancel(nil)
 	<-hbDone
 	if errors.Is(context.Cause(passCtx), errLeaseLost) {
@@ -179,6 +181,29 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 		return
 	}
 	log.Info("pass done", "status", o.Status, "copied", o.Copied, "error", o.Error)
+}
+
+// runContained runs a pass, and turns a panic in it into a failure of that
+// user alone: the process and every other pass go on.
+func (s *Scheduler) runContained(ctx context.Context, c *migration.Claim, log *slog.Logger) (o migration.Outcome) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		log.Error("internal error in a pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		u := c.User
+		now := s.Now()
+		o = migration.Outcome{Status: migration.UserIncrementalFailed, Error: fmt.Sprintf("internal error: panic: %v", v),
+			Copied: u.ItemsSynced, Skipped: u.SkippedBy, Bytes: u.BytesSynced, Folders: u.Folders, Attempts: u.Attempts + 1, At: now}
+		switch c.Kind {
+		case "initial":
+			o.Status = migration.UserFailed
+		case "incremental":
+			o.NextDue = now.Add(c.Batch.IncrementalInterval)
+		}
+	}()
+	return s.Run(ctx, c)
 }
 
 // Causes of a pass's cancellation, for the Runner to tell apart.

@@ -312,6 +312,11 @@ func (f *folderRun) copy(ctx context.Context, metas []meta) error {
 	fetchErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
+		defer func() {
+			if v := recover(); v != nil {
+				fetchErr <- r.s.panicked(v)
+			}
+		}()
 		for _, metas := range plan {
 			c, err := f.fetchChunk(fetchCtx, metas)
 			if c != nil && err != nil {

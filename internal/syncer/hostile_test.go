@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
@@ -314,5 +316,54 @@ func TestHostileListings(t *testing.T) {
 				t.Errorf("the bad folder is not reported as failed: %+v", r.res.Folders)
 			}
 		})
+	}
+}
+
+// panickyState panics when a pass asks for the map of one folder: a bug
+// in the middle of a pass.
+type panickyState struct {
+	syncer.State
+	folder string
+}
+
+func (s *panickyState) Messages(ctx context.Context, source string) (map[imap.UID]syncer.Message, error) {
+	if source == s.folder {
+		var m map[imap.UID]syncer.Message
+		m[1] = syncer.Message{} // assignment to a nil map
+	}
+	return s.State.Messages(ctx, source)
+}
+
+// A panic in a folder's pass fails that folder, with the panic; the other
+// folders are copied and the process goes on.
+func TestPanicFailsOneFolder(t *testing.T) {
+	p := newMemPair(t, nil)
+	rng := rand.New(rand.NewPCG(5, 6))
+	p.seed(t, rng, "INBOX", 4)
+	p.seed(t, rng, "Work", 4)
+	p.seed(t, rng, "Later", 4)
+	ctx := context.Background()
+	st, err := store.Open(ctx, p.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mbox, err := st.Mailbox(ctx, "panic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
+	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
+	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt},
+		State: &panickyState{State: mbox, folder: "Work"}, Options: syncer.Options{ParallelFolders: 1}}
+	res, err := s.Run(ctx)
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if e := folderErr(t, res, "Work"); !strings.Contains(e, "panic") {
+		t.Errorf("Work failed with %q, want the panic", e)
+	}
+	if n := folderCopied(t, res, "INBOX") + folderCopied(t, res, "Later"); n != 8 {
+		t.Errorf("%d copied from the other folders, want 8", n)
 	}
 }

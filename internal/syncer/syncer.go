@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -39,14 +40,19 @@ var ErrAborted = errors.New("sync aborted")
 // Run syncs every folder once and returns what happened. A non-nil error
 // means the sync could not run (connect, login, list); per-folder failures
 // are in the Result.
-func (s *Syncer) Run(ctx context.Context) (*Result, error) {
+func (s *Syncer) Run(ctx context.Context) (res *Result, err error) {
 	start := time.Now()
 	opts := s.Options.withDefaults()
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	res := &Result{DryRun: opts.DryRun}
+	res = &Result{DryRun: opts.DryRun}
 	defer func() { res.Duration = time.Since(start) }()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %w", ErrAborted, s.panicked(v))
+		}
+	}()
 
 	r := &run{s: s, opts: opts, res: res}
 	w0 := &worker{r: r}
@@ -79,7 +85,7 @@ func (s *Syncer) Run(ctx context.Context) (*Result, error) {
 			defer wg.Done()
 			defer w.drop()
 			for job := range jobs {
-				w.runFolder(ctx, job)
+				w.runFolderContained(ctx, job)
 			}
 		}()
 	}
@@ -464,6 +470,27 @@ func (w *worker) runFolder(ctx context.Context, job *folderJob) {
 		r.emit(Event{Kind: FolderDone, Folder: job.m.Source.Name, Err: err})
 		return
 	}
+}
+
+// runFolderContained is runFolder with a panic (a bug, or a server input
+// nobody foresaw) contained to the folder: it fails with the panic, and the
+// worker goes on with fresh connections.
+func (w *worker) runFolderContained(ctx context.Context, job *folderJob) {
+	defer func() {
+		if v := recover(); v != nil {
+			job.res.Error = w.r.s.panicked(v).Error()
+			w.drop()
+			w.r.emit(Event{Kind: FolderDone, Folder: job.m.Source.Name, Err: errors.New(job.res.Error)})
+		}
+	}()
+	w.runFolder(ctx, job)
+}
+
+// panicked logs a recovered panic with its stack and returns it as an
+// error.
+func (s *Syncer) panicked(v any) error {
+	s.Log.Error("internal error", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return &imapconn.Error{Class: imapconn.Fatal, Op: "internal error", Err: fmt.Errorf("panic: %v", v)}
 }
 
 // backoff is exponential with full jitter, at least what the server asked.
