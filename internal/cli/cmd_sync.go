@@ -217,6 +217,13 @@ func runSync(ctx context.Context, g *globalOptions, o *syncOptions) error {
 			path = filepath.Join(dir, "state.db")
 		}
 	}
+	// One writer per state: a second sync on it (a double start, an
+	// overlapping cron job) would copy everything again.
+	release, err := store.LockFile(path)
+	if err != nil {
+		return withExit(ExitUsage, err)
+	}
+	defer release()
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		return withExit(ExitUsage, err)
