@@ -105,7 +105,7 @@ func (a *Appender) multi(mailbox string, msgs []AppendMessage, res *AppendResult
 	if st.typ != "OK" {
 		return a.batchRejected(mailbox, msgs, res, offset, st)
 	}
-	uv, uids := parseAppendUID(st.code)
+	uv, uids := parseAppendUID(st.code, len(msgs))
 	if len(uids) == len(msgs) {
 		res.UIDValidity = uv
 		copy(res.UIDs[offset:], uids)
@@ -172,7 +172,7 @@ func (a *Appender) record(res *AppendResult, i int, st status) {
 		res.Errs[i] = &Error{Class: Item, Op: "append", Err: st.err()}
 		return
 	}
-	if uv, uids := parseAppendUID(st.code); len(uids) == 1 {
+	if uv, uids := parseAppendUID(st.code, 1); len(uids) == 1 {
 		res.UIDValidity = uv
 		res.UIDs[i] = uids[0]
 	}
@@ -236,14 +236,16 @@ func transferAllowance(n int64) time.Duration {
 }
 
 // parseAppendUID reads "APPENDUID <uidvalidity> <uid-set>" (RFC 4315); the
-// set lists the UIDs in the order the messages were appended.
-func parseAppendUID(code string) (uint32, []imap.UID) {
+// set lists the UIDs in the order the messages were appended. A set of
+// more than want UIDs (the messages of the command), a UIDVALIDITY or UID
+// of 0, or a descending range is not an answer to trust: nil.
+func parseAppendUID(code string, want int) (uint32, []imap.UID) {
 	f := strings.Fields(code)
 	if len(f) != 3 || !strings.EqualFold(f[0], "APPENDUID") {
 		return 0, nil
 	}
 	uv, err := strconv.ParseUint(f[1], 10, 32)
-	if err != nil {
+	if err != nil || uv == 0 {
 		return 0, nil
 	}
 	var uids []imap.UID
@@ -255,7 +257,7 @@ func parseAppendUID(code string) (uint32, []imap.UID) {
 		if isRange {
 			b, err2 = strconv.ParseUint(hi, 10, 32)
 		}
-		if err1 != nil || err2 != nil || a == 0 || b < a || b-a > 1<<20 {
+		if err1 != nil || err2 != nil || a == 0 || b < a || b-a >= uint64(want-len(uids)) {
 			return 0, nil
 		}
 		for u := a; u <= b; u++ {

@@ -67,10 +67,14 @@ func TestParseAppendUID(t *testing.T) {
 		{"APPENDUID x 3", 0, nil},
 		{"APPENDUID 7 0", 0, nil},
 		{"APPENDUID 7 9:3", 0, nil},
+		{"APPENDUID 0 3", 0, nil},
+		{"APPENDUID 7 1:9", 0, nil},          // more UIDs than the 8 messages appended
+		{"APPENDUID 7 1:5,7:10", 0, nil},     // so is this
+		{"APPENDUID 7 1:4294967295", 0, nil}, // and this, which would take 32 GB
 		{"TRYCREATE", 0, nil},
 	}
 	for _, tt := range tests {
-		uv, uids := parseAppendUID(tt.code)
+		uv, uids := parseAppendUID(tt.code, 8)
 		if uv != tt.uv || len(uids) != len(tt.uids) {
 			t.Errorf("parseAppendUID(%q) = %d %v, want %d %v", tt.code, uv, uids, tt.uv, tt.uids)
 			continue

@@ -46,7 +46,14 @@ func messageID(r *bufio.Reader) string {
 	if !inID {
 		return ""
 	}
-	s := strings.TrimSpace(value.String())
+	// Control characters (a bare CR, a NUL) are no part of an identifier;
+	// both sides drop them alike.
+	s := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, value.String()))
 	if i := strings.IndexByte(s, '<'); i >= 0 {
 		if j := strings.IndexByte(s[i:], '>'); j > 0 {
 			return s[i : i+j+1]

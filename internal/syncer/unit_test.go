@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"bufio"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,4 +189,74 @@ func TestFlagFilter(t *testing.T) {
 			t.Errorf("%s: filter = %q dropped %d, want %q dropped %d", tt.name, s, dropped, tt.want, tt.dropped)
 		}
 	}
+}
+
+func TestWalkUIDs(t *testing.T) {
+	set := func(rs ...imap.UIDRange) imap.UIDSet { return imap.UIDSet(rs) }
+	tests := []struct {
+		name  string
+		set   imap.UIDSet
+		above imap.UID
+		limit int
+		want  []imap.UID
+		err   string
+	}{
+		{"plain", set(imap.UIDRange{Start: 3, Stop: 5}, imap.UIDRange{Start: 9, Stop: 9}), 0, 10, []imap.UID{3, 4, 5, 9}, ""},
+		{"above", set(imap.UIDRange{Start: 3, Stop: 5}), 4, 10, []imap.UID{5}, ""},
+		{"the highest UID", set(imap.UIDRange{Start: 4294967295, Stop: 4294967295}), 0, 10, []imap.UID{4294967295}, ""},
+		{"zero", set(imap.UIDRange{Start: 0, Stop: 0}), 0, 10, nil, "UID 0"},
+		{"star", set(imap.UIDRange{Start: 5, Stop: 0}), 0, 10, nil, "UID 0"},
+		{"everything", set(imap.UIDRange{Start: 1, Stop: 4294967295}), 0, 1000, nil, "more UIDs"},
+		{"over the limit", set(imap.UIDRange{Start: 1, Stop: 11}), 0, 10, nil, "more UIDs"},
+	}
+	for _, tt := range tests {
+		got, err := walkUIDs(tt.set, tt.above, tt.limit)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: %v, %v; want an error about %q", tt.name, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+// FuzzWalkUIDs: any set a server may send is walked within the limit,
+// ascending and above the bound, or refused.
+func FuzzWalkUIDs(f *testing.F) {
+	f.Add(uint32(1), uint32(4294967295), uint32(0), uint32(7), uint32(0), 100)
+	f.Add(uint32(4294967295), uint32(1), uint32(3), uint32(3), uint32(2), 5)
+	f.Fuzz(func(t *testing.T, a, b, c, d uint32, above uint32, limit int) {
+		limit = max(0, min(limit, 10000))
+		var s imap.UIDSet
+		s.AddRange(imap.UID(a), imap.UID(b))
+		s.AddRange(imap.UID(c), imap.UID(d))
+		got, err := walkUIDs(s, imap.UID(above), limit)
+		if err != nil {
+			return
+		}
+		if len(got) > limit {
+			t.Fatalf("%d UIDs over the limit %d", len(got), limit)
+		}
+		for i, u := range got {
+			if u <= imap.UID(above) || u == 0 || (i > 0 && u <= got[i-1]) {
+				t.Fatalf("walkUIDs(%v, %d) = %v", s, above, got)
+			}
+		}
+	})
+}
+
+// FuzzMessageID: any header yields a Message-ID without line breaks,
+// read from no more than the header.
+func FuzzMessageID(f *testing.F) {
+	f.Add("Message-ID: <a@b>\r\n\r\nbody")
+	f.Add("message-id:\r\n <folded@x>\r\n")
+	f.Fuzz(func(t *testing.T, msg string) {
+		id := messageID(bufio.NewReader(strings.NewReader(msg)))
+		if strings.ContainsAny(id, "\r\n") {
+			t.Fatalf("Message-ID %q holds a line break", id)
+		}
+	})
 }
