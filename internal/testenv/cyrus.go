@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -162,6 +162,9 @@ type Cyrus struct {
 	uid     int // owner of the tree and the account Cyrus runs as
 	gid     int
 	root    bool
+	// privateDev: master was started in a mount namespace of its own,
+	// where the start script links /dev/log to sink.
+	privateDev bool
 
 	usersMu sync.Mutex
 
@@ -299,9 +302,6 @@ func StartCyrusDir(ctx context.Context, dir string, opts CyrusOptions) (*Cyrus, 
 		return nil, err
 	}
 	for name, password := range opts.Users {
-		if _, err := checkCyrusAccount(name, password, opts.UnixHierarchySep); err != nil {
-			return nil, err
-		}
 		if err := c.setPassword(strings.ToLower(name), password); err != nil {
 			return nil, err
 		}
@@ -348,11 +348,20 @@ func (o *CyrusOptions) setDefaults() error {
 	if o.AdminPassword == "" {
 		o.AdminPassword = DefaultMasterPassword
 	}
-	name, err := checkCyrusAccount(o.AdminUser, o.AdminPassword, o.UnixHierarchySep)
+	name, err := checkCyrusAccount(o.AdminUser, o.AdminPassword)
 	if err != nil {
 		return fmt.Errorf("CyrusOptions.AdminUser: %w", err)
 	}
 	o.AdminUser = name
+	for user, password := range o.Users {
+		lower, err := checkCyrusAccount(user, password)
+		if err != nil {
+			return fmt.Errorf("CyrusOptions.Users: %w", err)
+		}
+		if lower == o.AdminUser {
+			return fmt.Errorf("CyrusOptions.Users: %q is the admin, which must have no mailbox", user)
+		}
+	}
 	if o.MailUser == "" {
 		o.MailUser = DefaultMailUser
 	}
@@ -372,7 +381,7 @@ func (o *CyrusOptions) setDefaults() error {
 // username_tolower is on by default) or says why it cannot be an account
 // here. A '.' is allowed with either separator: with '.' Cyrus stores it as
 // '^' in mailbox names (user.john^doe).
-func checkCyrusAccount(name, password string, unixSep bool) (string, error) {
+func checkCyrusAccount(name, password string) (string, error) {
 	lower := strings.ToLower(name)
 	switch {
 	case name == "":
@@ -546,9 +555,7 @@ func (c *Cyrus) start(ctx context.Context, opts CyrusOptions) error {
 	c.cfg.Port, c.cfg.TLSPort = c.Port, c.TLSPort
 	for _, f := range []struct {
 		path string
-		tmpl interface {
-			Execute(io.Writer, any) error
-		}
+		tmpl *template.Template
 	}{{c.cfg.ImapdConf, imapdConfTemplate}, {c.cfg.CyrusConf, cyrusConfTemplate}} {
 		var b bytes.Buffer
 		if err := f.tmpl.Execute(&b, c.cfg); err != nil {
@@ -578,7 +585,7 @@ func (c *Cyrus) start(ctx context.Context, opts CyrusOptions) error {
 	}
 
 	began := time.Now()
-	newCmd := func(privateDev bool) *exec.Cmd {
+	newCmd := func(tryPrivateDev bool) *exec.Cmd {
 		var cmd *exec.Cmd
 		if c.root {
 			args := append([]string{"-c", cyrusRootScript, "sh", c.Dir, strconv.Itoa(c.uid), strconv.Itoa(c.gid)}, master...)
@@ -590,20 +597,19 @@ func (c *Cyrus) start(ctx context.Context, opts CyrusOptions) error {
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = childSysProcAttr()
-		if privateDev && privateMountNamespace(cmd.SysProcAttr) {
+		c.privateDev = tryPrivateDev && privateMountNamespace(cmd.SysProcAttr)
+		if c.privateDev {
 			cmd.Env = append(cmd.Env, "TESTENV_PRIVATE_DEV=1")
 		}
 		return cmd
 	}
-	cmd := newCmd(c.root && c.sink != nil)
+	cmd := newCmd(c.sink != nil)
 	err = cmd.Start()
-	if err != nil && c.root && c.sink != nil {
+	if err != nil && c.privateDev {
 		// No mount namespace for us (a container without CAP_SYS_ADMIN,
 		// say): run without the private /dev/log.
 		cmd = newCmd(false)
 		err = cmd.Start()
-		c.closeSink()
-		c.sink = nil
 	}
 	if err != nil {
 		return fmt.Errorf("start cyrus master: %w", err)
@@ -635,10 +641,10 @@ func (c *Cyrus) start(ctx context.Context, opts CyrusOptions) error {
 	return nil
 }
 
-// logCaptured says whether syslog messages reach cyrus.log: the sink is
-// listening and the start script gave master a private /dev/log.
+// logCaptured says whether syslog messages reach cyrus.log: master runs in
+// a mount namespace and the start script gave it a private /dev/log there.
 func (c *Cyrus) logCaptured() bool {
-	return c.sink != nil && !strings.Contains(readFile(c.outPath()), "no private /dev/log")
+	return c.privateDev && !strings.Contains(readFile(c.outPath()), "no private /dev/log")
 }
 
 // exUnavailable is EX_UNAVAILABLE from sysexits.h: master's exit status when
@@ -804,7 +810,7 @@ func (c *Cyrus) Mailbox(path ...string) string {
 // either way it can log in at once, before or after start. The name is
 // lower-cased as Cyrus does with login names (username_tolower).
 func (c *Cyrus) AddUser(name, password string) error {
-	lower, err := checkCyrusAccount(name, password, c.Separator == '/')
+	lower, err := checkCyrusAccount(name, password)
 	if err != nil {
 		return err
 	}

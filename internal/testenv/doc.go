@@ -1,12 +1,13 @@
 // Package testenv starts real IMAP servers for the engine's tests and for the
-// benchmark: a private Dovecot, and the in-process go-imap server. It also
+// benchmark: a private Dovecot, a private Cyrus, and the in-process go-imap
+// server. It also
 // seeds mailboxes, reads them back for byte-for-byte comparison, and
 // generates test messages.
 //
 // # Gate
 //
-// A test that needs a real server calls RequireReal (or RequireDovecot, or
-// simply StartDovecot): when the server is missing the test is skipped with
+// A test that needs a real server calls RequireReal (or RequireDovecot,
+// RequireCyrus, or simply StartDovecot or StartCyrus): when the server is missing the test is skipped with
 // the reason, or fails when IMAPMIGRATE_REQUIRE_REAL=1, which CI sets, so a
 // green CI run cannot come from skipped tests.
 //
@@ -14,7 +15,7 @@
 //
 // NewCA makes a throw-away ECDSA P-256 CA and a server certificate for
 // 127.0.0.1, ::1 and localhost, written as PEM (CA.CAFile is what a client's
-// --ca-file points at). Both servers present it on their STARTTLS and
+// --ca-file points at). Every server presents it on its STARTTLS and
 // implicit-TLS listeners.
 //
 // # Dovecot
@@ -131,6 +132,177 @@
 //     penalises the client's IP (4, 8, 15 s before the next attempt is even
 //     checked): an engine must not take that for a hung server, nor retry
 //     authentication errors.
+//
+// # Cyrus
+//
+// StartCyrus (tests) and StartCyrusDir/Stop/Kill (outside tests) run Cyrus
+// IMAP 3.6 from the Debian packages that make deps extracts into
+// $IMAPMIGRATE_SERVERS_DIR/cyrus (default /opt/imapmigrate-servers/cyrus):
+// cyrus-imapd conflicts with dovecot-imapd as a package, not as a program.
+// The child is `master -D -C <dir>/imapd.conf -M <dir>/cyrus.conf`, in its
+// own process group, with LD_LIBRARY_PATH pointing at the extracted
+// libcyrus*.so. The configuration is complete in itself (nothing from
+// /etc/imapd.conf, /etc/cyrus.conf or /etc/ssl/openssl.cnf) and puts
+// everything under one directory:
+//
+//	imapd.conf  cyrus.conf  cyrus.log (syslog)  cyrus.out (stderr)
+//	sasldb2      the accounts
+//	conf/        configdirectory: mailboxes.db, proc/, socket/, lock/, ...
+//	spool/       partition-default (hashimapspool, as Debian has it)
+//	sieve/       sievedir, unused
+//	run/         master.pid, the syslog socket
+//	tls/         a copy of the certificate and key, openssl.cnf
+//
+// cyrus.conf has two imapd services and nothing else: no pop3d, lmtpd,
+// httpd, timsieved, idled or notifyd, and no START or EVENTS entries (a new
+// configdirectory needs no recovery; testenv writes the recovery stamp that
+// ctl_cyrusdb -r would). Start waits, bounded by StartTimeout, until both
+// listeners greet (the TLS one verified against the CA), and fails with
+// Cyrus's own error output if master exits first. Both listeners get free
+// 127.0.0.1 ports; master_bind_errors_fatal makes master exit if another
+// process took one, and Start tries again with new ports. Start-up takes
+// 30-50 ms.
+//
+// Running as root. master switches to cyrus_user when started as root, and
+// the compiled-in "cyrus" account does not exist where no cyrus package was
+// installed, so imapd.conf names Debian's "mail" account (uid 8;
+// CyrusOptions.MailUser picks another) and the whole directory is the mail
+// user's. As for Dovecot, dir is mode 0711 and its parents must be
+// searchable by others, hence os.MkdirTemp under /tmp. A start script drops
+// to the mail user with setpriv --pdeathsig=TERM and execs master, whose own
+// switch is then a no-op: the kernel clears the parent-death signal on a
+// change of credentials, and setpriv sets it again after the switch. When
+// not root, master runs as the invoking user (cyrus_user and cyrus_group name
+// that user).
+//
+// Logging. Cyrus logs only to syslog: imapd's stderr is the client's socket,
+// and master's fatal errors (a bad setting, a port taken) go nowhere else.
+// As root, the start script runs in a mount namespace of its own, where /dev
+// is a tmpfs linking every entry of the real /dev plus a log that points to a
+// unix socket testenv reads into cyrus.log (syslog.go), one line per message
+// with the time it arrived and its severity. Nothing outside the namespace
+// sees it. Where no mount namespace can be had (a container without
+// CAP_SYS_ADMIN), or when not root, Cyrus's messages go to the machine's
+// syslog if it has one (identified by syslog_prefix imapmigrate-testenv) and
+// Cyrus.SyslogCaptured is false; errors then carry only cyrus.out and the
+// exit status. Debug adds debug, chatty and auditlog.
+//
+// Accounts. sasl_pwcheck_method auxprop with the sasldb plugin reads
+// <dir>/sasldb2, which saslpasswd2 -f writes under the realm "localhost"
+// (imapd.conf's servername, which Cyrus SASL uses as the realm). AddUser
+// updates a copy and renames it over the database, so a login in progress
+// reads the old one or the new one, then has the admin create the INBOX:
+// CREATE user.<name> (user/<name> with UnixHierarchySep; with the '.'
+// separator a '.' in a name is stored as '^': user.john^doe). Login names are
+// lower-cased (username_tolower), and so are the names AddUser stores. AddUser
+// works before start (CyrusOptions.Users) and after, at once; INBOXes are
+// never created on login (autocreate is off, as Cyrus ships it; Debian's
+// imapd.conf turns it on with autocreate_quota: 0).
+//
+// Admin. CyrusOptions.AdminUser (mailadmin / mailadmin-secret by default) is
+// in admins and proxyservers and has no mailbox. LOGIN as the admin sees every
+// user's folders as user.<name>.*. SASL PLAIN with authzid=user,
+// authcid=mailadmin and the admin password logs in as user (AdminClientAs);
+// Cyrus has no user*master LOGIN form. The admin may log in as a user that
+// does not exist: the session just has no mailboxes.
+//
+// Listeners and authentication. imap on Port offers STARTTLS, imaps (imapd
+// -s) on TLSPort is implicit TLS. allowplaintext lets LOGIN and AUTHENTICATE
+// PLAIN work without TLS; sasl_mech_list is PLAIN LOGIN, so what is offered
+// does not depend on the SASL plugins installed. failedloginpause is 0: a
+// failed login answers at once instead of after 3 s. There is no limit of
+// connections per user or host (maxlogins_per_user and _per_host are 0, and
+// the services have no maxchild; Debian's cyrus.conf caps imapd at 100
+// processes); master's listen backlog is 256. imapd does not set TCP_NODELAY,
+// so an answer written while the client has not yet acknowledged the
+// previous one waits for the client's delayed ACK, 40 ms on Linux: the
+// second TLS 1.3 session ticket held every implicit-TLS greeting back that
+// way, so OpenSSL runs with NumTickets = 0 (nothing in IMAP resumes
+// sessions). The effect remains when a client pipelines: with imapclient,
+// a LOGIN sent on the implicit-TLS port before the greeting arrived
+// (WaitGreeting avoids it), and the first command after LOGIN over
+// STARTTLS, take about 40 ms more. Production Cyrus does the same.
+//
+// Mailboxes. The namespace is Debian's (altnamespace: no, unixhierarchysep:
+// no): a user's folders are INBOX and below it, INBOX.Sent, INBOX.a.b, with
+// the separator '.'; Cyrus.Mailbox("Sent") returns the name as the user
+// sees it, and Cyrus.PersonalPrefix and Separator say which. AltNamespace
+// puts folders beside INBOX (Sent, a.b) and UnixHierarchySep makes the
+// separator '/', Cyrus's compiled defaults since 3.0. munge8bit,
+// delete_mode and expunge_mode keep Cyrus's defaults (see below).
+//
+// # What Cyrus does that an engine must expect
+//
+// TestCyrusBehaviours pins these down, each with its own user:
+//
+//   - Capabilities after login (3.6.1): ACL ANNOTATE-EXPERIMENT-1
+//     APPENDLIMIT=4294967295 BINARY CATENATE CHILDREN COMPRESS=DEFLATE
+//     CONDSTORE CREATE-SPECIAL-USE DIGEST=SHA1 ENABLE ESEARCH ESORT ID IDLE
+//     IMAP4rev1 LIST-EXTENDED LIST-METADATA LIST-MYRIGHTS LIST-STATUS LITERAL+
+//     LOGINDISABLED MAILBOX-REFERRALS METADATA MOVE MULTIAPPEND NAMESPACE
+//     NO_ATOMIC_RENAME OBJECTID PREVIEW QRESYNC QUOTA RIGHTS=kxten SAVEDATE
+//     SCAN SEARCH=FUZZY SORT SORT=DISPLAY SORT=MODSEQ SORT=UID SPECIAL-USE
+//     STATUS=SIZE THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS UIDPLUS
+//     UNSELECT URLAUTH URLAUTH=BINARY WITHIN X-CREATEDMODSEQ X-QUOTA=MESSAGE
+//     X-QUOTA=STORAGE X-QUOTA=X-ANNOTATION-STORAGE X-QUOTA=X-NUM-FOLDERS
+//     X-REPLICATION X-SIEVE-MAILBOX XLIST XMOVE (LOGINDISABLED after login is
+//     Cyrus's oddity). Before login (TestCyrusGreeting): IMAP4rev1 LITERAL+ ID
+//     ENABLE STARTTLS AUTH=PLAIN AUTH=LOGIN SASL-IR.
+//   - No IMAP4rev2, UTF8=ACCEPT, LITERAL- or NOTIFY: ENABLE IMAP4rev2
+//     UTF8=ACCEPT CONDSTORE QRESYNC enables the last two only, and mailbox
+//     names travel in modified UTF-7, canonical only ("&APwA3w-" is
+//     accepted, "&APw-&AN8-" for the same two characters is refused), never
+//     as raw UTF-8.
+//   - NAMESPACE is (("INBOX." ".")) (("user." ".")) (("" ".")). A user may
+//     not create a top-level folder ("Sent" would be a shared one).
+//   - SELECT sends UIDVALIDITY, UIDNEXT, MAILBOXID and HIGHESTMODSEQ, the
+//     last without ENABLE CONDSTORE; PERMANENTFLAGS holds \*. EXAMINE
+//     answers PERMANENTFLAGS ().
+//   - MULTIAPPEND answers with one APPENDUID whose UID set is a range.
+//   - APPEND refuses, with the reason in the NO, a message with a bare LF
+//     ("Message contains bare newlines"), a NUL ("Message contains NUL
+//     characters"), or a first line that is no header field ("Message
+//     contains invalid header"). It keeps byte for byte a message without
+//     a final CRLF, a bare CR in a body, 8-bit bodies and long lines, and
+//     RFC822.SIZE is their length. But 8-bit bytes in a header are replaced
+//     by X, one for one (munge8bit, which the manual documents for lmtpd
+//     only): the size is the same, the bytes are not. ExtraConfig
+//     "munge8bit: no" keeps them.
+//   - INTERNALDATE keeps the instant, not the zone: Cyrus answers in its own.
+//   - Keywords are matched without case and keep the case first used
+//     (KW1, then kw1: KW1). A mailbox holds 100 keywords made by clients;
+//     an APPEND or STORE that needs a 101st fails with "NO Too many user
+//     flags in mailbox".
+//   - CREATE subscribes nothing. LSUB and LIST (SUBSCRIBED) list subscribed
+//     folders only, never their unsubscribed parents, not even as
+//     \Noselect.
+//   - CREATE with (USE (\Sent)) works (more than one attribute too; an
+//     unknown one is NO [USEATTR]); every LIST shows the special-use
+//     attributes (specialusealways), LIST (SPECIAL-USE) lists only those
+//     folders, and a folder with one cannot be deleted (specialuse_protect).
+//     No folder is created for a new user.
+//   - CREATE INBOX.a.b.c creates INBOX.a and INBOX.a.b as real, selectable
+//     mailboxes, and DELETE of a mailbox with children is NO [HASCHILDREN]:
+//     a user never sees \Noselect. CREATE of an existing mailbox is "NO
+//     Mailbox already exists" without [ALREADYEXISTS] (CreateMailbox copes).
+//   - With the '.' separator, a '.' in a name makes a level and '/' is
+//     refused (TestCyrusNamespaces: with '/', a '.' is allowed).
+//   - STATUS answers MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
+//     HIGHESTMODSEQ SIZE and MAILBOXID, also in LIST RETURN (STATUS). DELETED
+//     and APPENDLIMIT are BAD although QUOTA and APPENDLIMIT are advertised,
+//     and go-imap's StatusOptions.NumDeleted and AppendLimit would send them.
+//   - UIDVALIDITY is the creation time in Unix seconds plus one, so folders
+//     created in the same second share it. EXPUNGE and RENAME keep
+//     UIDVALIDITY and UIDNEXT; DELETE and CREATE again give a greater
+//     UIDVALIDITY, even within the same second, and UIDs from 1.
+//   - DELETE keeps the folder, as DELETED.user.<name>.<folder>.<hex>, which
+//     only the admin sees (delete_mode: delayed).
+//   - APPEND to a missing folder is NO [TRYCREATE].
+//   - A failed LOGIN is "NO Login failed: authentication failure" without a
+//     response code: there is no [AUTHENTICATIONFAILED] to classify it by.
+//
+// Without idled, IDLE reports changes made by other sessions only when it
+// polls, every 60 s (imapidlepoll); no test waits that long.
 //
 // # In-process server
 //
