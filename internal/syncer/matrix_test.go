@@ -132,7 +132,9 @@ type mailMsg struct {
 	date  time.Time
 }
 
-func (m mailMsg) String() string { return fmt.Sprintf("%s %s [%s]", m.sum[:12], m.date.Format(time.RFC3339), m.flags) }
+func (m mailMsg) String() string {
+	return fmt.Sprintf("%s %s [%s]", m.sum[:12], m.date.Format(time.RFC3339), m.flags)
+}
 
 // read returns every selectable folder by path with its messages, sorted;
 // stored, if set, is applied to each body first.
@@ -309,7 +311,9 @@ func (p *matrixPair) assertFaithful(t *testing.T) {
 // Courier, as a target, completes).
 func seedMatrix(t *testing.T, a *account, rng *rand.Rand) {
 	c := a.client(t)
-	at := func(i int) time.Time { return time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 97 * time.Minute) }
+	at := func(i int) time.Time {
+		return time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 97 * time.Minute)
+	}
 	gen := func(i, size int, flags []imap.Flag, opts ...testenv.GenOption) testenv.Message {
 		return testenv.Message{Body: testenv.GenMessage(rng, size, opts...), Flags: flags, InternalDate: at(i)}
 	}
