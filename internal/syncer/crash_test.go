@@ -1,6 +1,7 @@
 package syncer_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -150,15 +151,15 @@ func TestRebuildBySignature(t *testing.T) {
 	p.assertIdentical(t)
 }
 
-// kill -9 of a real `imapmigrate sync` at random instants, then the same
+// kill -9 of a real `imapmigrate sync` at random points, then the same
 // command again: every message ends up on the target exactly once.
 func TestKill9AtRandomInstants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: skipped with -short")
 	}
 	p := newPair(t, '/', '.')
-	seedCorpus(t, p, 1500, "INBOX", "Archive/2024", "Projects")
-	bin := testenv.BuildImapmigrate(t)
+	folders := []string{"INBOX", "Archive/2024", "Projects"}
+	seedCorpus(t, p, 1500, folders...)
 	dir := t.TempDir()
 	srcPw := filepath.Join(dir, "src.pw")
 	tgtPw := filepath.Join(dir, "tgt.pw")
@@ -170,36 +171,85 @@ func TestKill9AtRandomInstants(t *testing.T) {
 		"--target-host", p.tgt.Host, "--target-port", strconv.Itoa(p.tgt.Port), "--target-security", "tls",
 		"--target-user", p.tgtUser, "--target-password-file", tgtPw,
 		"--parallel-folders", "3"}
-
+	watch := p.tgtClient(t)
+	onTarget := func() int {
+		n := 0
+		for _, f := range []string{"INBOX", "Archive.2024", "Projects"} {
+			if st, err := watch.Status(f, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil && st.NumMessages != nil {
+				n += int(*st.NumMessages)
+			}
+		}
+		return n
+	}
+	total := 3 * 1500
+	more := func() {
+		seedCorpus(t, p, 300, "Projects")
+		total += 300
+	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	kills := 0
-	for i := 0; i < 15; i++ {
+	killAndFinish(t, rng, args, onTarget, func() int { return total }, more)
+	p.assertIdentical(t)
+}
+
+// killAndFinish runs the CLI with args again and again, killing it with
+// SIGKILL each time: at a random instant while it starts (logging in,
+// listing, reconciling), or once the target holds a random number of
+// further messages (onTarget: a point of the work, not of the clock); a
+// run that finishes first gets more work (more). After four kills a last
+// run must finish cleanly.
+func killAndFinish(t *testing.T, rng *rand.Rand, args []string, onTarget, total func() int, more func()) {
+	t.Helper()
+	bin := testenv.BuildImapmigrate(t)
+	kills, runs := 0, 0
+	for ; kills < 4 && runs < 20; runs++ {
 		cmd := exec.Command(bin, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(20+rng.IntN(400)) * time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("run %d finished before its kill at %v (err %v)", i, delay, err)
-			if err == nil {
-				i = 100 // all copied
+		finished := func() bool {
+			select {
+			case err := <-done:
+				done <- err
+				return true
+			default:
+				return false
 			}
-		case <-time.After(delay):
+		}
+		if runs%3 == 0 {
+			select {
+			case <-done:
+				done <- nil
+			case <-time.After(time.Duration(rng.IntN(150)) * time.Millisecond):
+			}
+		} else {
+			// A MULTIAPPEND adds up to 32 at once: leave room for one more.
+			have := onTarget()
+			at := have + 1 + rng.IntN(max(1, total()-have-33))
+			for !finished() && onTarget() < at {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		if !finished() {
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			kills++
+			continue
 		}
+		if err := <-done; err != nil {
+			t.Fatalf("run %d: %v\n%s", runs, err, out.String())
+		}
+		more() // it finished first: more work to kill
 	}
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	t.Logf("%d kills; final run:\n%s", kills, out)
-	if kills < 3 {
-		t.Fatalf("only %d runs were killed: the corpus copies too fast for this test", kills)
+	t.Logf("%d runs, %d killed, then a clean run", runs, kills)
+	if kills < 4 {
+		t.Errorf("only %d of %d runs were killed", kills, runs)
 	}
-	p.assertIdentical(t)
 }

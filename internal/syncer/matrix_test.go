@@ -9,13 +9,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -416,12 +414,8 @@ func runMatrix(t *testing.T, sk, tk serverKind) {
 	p.assertFaithful(t)
 }
 
-// kill9 copies a new folder with the real CLI, killing it again and
-// again: at a random instant while it starts, or once the target has
-// received a random number of further messages (a point of the work, not
-// of the clock); then lets a last run finish. When a run finishes before
-// it could be killed, more mail arrives, so that there is always work to
-// kill.
+// kill9 copies a new folder with the real CLI, killed again and again at
+// random points (see killAndFinish).
 func (p *matrixPair) kill9(t *testing.T, rng *rand.Rand) {
 	c := p.src.client(t)
 	total := 0
@@ -444,9 +438,7 @@ func (p *matrixPair) kill9(t *testing.T, rng *rand.Rand) {
 	addBulk(400)
 	c.Subscribe(p.src.name("Bulk")).Wait()
 
-	bin := testenv.BuildImapmigrate(t)
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "pw")
+	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(matrixPass+"\n"), 0o600)
 	se, te := p.src.srv.Endpoint(), p.tgt.srv.Endpoint()
 	args := []string{"sync", "--log-level", "error", "--state", p.state, "--ca-file", se.CA.CAFile,
@@ -463,63 +455,5 @@ func (p *matrixPair) kill9(t *testing.T, rng *rand.Rand) {
 		}
 		return int(*st.NumMessages)
 	}
-	kills, runs := 0, 0
-	for ; kills < 4 && runs < 20; runs++ {
-		cmd := exec.Command(bin, args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		killed := false
-		if runs%3 == 0 {
-			// While it starts: logging in, listing, reconciling.
-			select {
-			case err := <-done:
-				done <- err
-			case <-time.After(time.Duration(rng.IntN(150)) * time.Millisecond):
-				killed = true
-			}
-		} else {
-			// After a random share of what is left (a MULTIAPPEND adds up to
-			// 32 at once: leave room for one more).
-			have := onTarget()
-			at := have + 1 + rng.IntN(max(1, total-have-33))
-		wait:
-			for onTarget() < at {
-				select {
-				case err := <-done:
-					done <- err
-					break wait
-				case <-time.After(2 * time.Millisecond):
-				}
-			}
-			select {
-			case err := <-done:
-				done <- err
-			default:
-				killed = true
-			}
-		}
-		if killed {
-			cmd.Process.Signal(syscall.SIGKILL)
-			kills++
-			<-done
-			continue
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("run %d: %v\n%s", runs, err, out.String())
-		}
-		addBulk(200) // it finished first: more work to kill
-	}
-	out, err := exec.Command(bin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
-	t.Logf("%d runs, %d kills, then a clean run", runs, kills)
-	if kills < 4 {
-		t.Errorf("only %d of %d runs were killed", kills, runs)
-	}
+	killAndFinish(t, rng, args, onTarget, func() int { return total }, func() { addBulk(200) })
 }
