@@ -48,6 +48,13 @@ EXIT STATUS
 					return serviceError(err)
 				}
 			}
+			warnings, err := a.svc.CleartextWarnings(ctx, name)
+			if err != nil {
+				return serviceError(err)
+			}
+			for _, w := range warnings {
+				a.log.Warn(w)
+			}
 			bar := newBatchProgress(g.stderr)
 			s := w.scheduler(a, name, bar.event)
 			bar.start(ctx)

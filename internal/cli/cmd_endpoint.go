@@ -94,6 +94,9 @@ EXIT STATUS
 			if err != nil {
 				return withExit(ExitPartial, err)
 			}
+			if w := e.CleartextWarning(""); w != "" {
+				a.log.Warn(w)
+			}
 			return printEndpoints(g, []migration.Endpoint{*e})
 		}),
 	}
@@ -140,6 +143,9 @@ func newEndpointSetCommand(g *globalOptions) *cobra.Command {
 			e, err := a.svc.SetEndpoint(cmd.Context(), p)
 			if err != nil {
 				return serviceError(err)
+			}
+			if w := e.CleartextWarning(""); w != "" {
+				a.log.Warn(w)
 			}
 			return printEndpoints(g, []migration.Endpoint{*e})
 		}),

@@ -61,7 +61,14 @@ users are released for another worker.`,
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			s := w.scheduler(a, "", nil)
 			a.log.Info(name+" starting", "owner", s.Owner, "workers", w.workers)
-			err := s.Serve(cmd.Context())
+			warnings, err := a.svc.CleartextWarnings(cmd.Context(), "")
+			if err != nil {
+				return withExit(ExitUsage, err)
+			}
+			for _, msg := range warnings {
+				a.log.Warn(msg)
+			}
+			err = s.Serve(cmd.Context())
 			if err != nil && cmd.Context().Err() == nil {
 				return withExit(ExitUsage, err)
 			}

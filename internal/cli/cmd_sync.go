@@ -188,6 +188,11 @@ func runSync(ctx context.Context, g *globalOptions, o *syncOptions) error {
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}
+	for _, cfg := range []*imapconn.Config{srcCfg, tgtCfg} {
+		if w := imapconn.CleartextWarning(cfg.Security, cfg.Name, cfg.Address(), "--"+cfg.Name+"-security"); w != "" {
+			log.Warn(w)
+		}
+	}
 	maxSize, err := parseSize(o.maxMessageSize)
 	if err != nil {
 		return withExit(ExitUsage, fmt.Errorf("--max-message-size: %w", err))

@@ -750,7 +750,11 @@ func (p *prober) capability() bool {
 		p.warn("the server announces neither IMAP4rev1 nor IMAP4rev2")
 	}
 	if p.cfg.Security == SecurityNone {
-		msg := "the connection is not encrypted: the password crosses the network in clear"
+		who := p.cfg.Name
+		if who == "" {
+			who = "server"
+		}
+		msg := CleartextWarning(p.cfg.Security, who, p.cfg.Address(), p.flag("security"))
 		if hasCap(caps, "STARTTLS") {
 			msg += fmt.Sprintf("; the server offers STARTTLS: use %s tls", p.flag("security"))
 		}
