@@ -21,7 +21,8 @@ command -v saslpasswd2 >/dev/null 2>&1 || need+=(sasl2-bin)        # Cyrus's pas
 [ -x /usr/bin/time ]                   || need+=(time)             # the benchmark's peak RSS (GNU time %M)
 command -v unshare     >/dev/null 2>&1 || need+=(util-linux)       # Courier runs in a mount namespace
 command -v setpriv     >/dev/null 2>&1 || need+=(util-linux)       # Cyrus's master drops to the mail user
-command -v mount       >/dev/null 2>&1 || need+=(mount)            # Cyrus gets a private /dev/log
+command -v mount       >/dev/null 2>&1 || need+=(mount)            # Cyrus gets a private /dev/log; Courier bind-mounts its files
+[ -x /usr/libexec/gam_server ]         || need+=(gamin)            # Courier's imapd watches folders through it (courier-imap depends on it)
 ls /usr/lib/*/sasl2/libsasldb.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules-db) # Cyrus's sasldb
 ls /usr/lib/*/sasl2/libplain.so.2  >/dev/null 2>&1 || need+=(libsasl2-modules)    # SASL PLAIN and LOGIN
 

@@ -1,14 +1,14 @@
 // Package testenv starts real IMAP servers for the engine's tests and for the
-// benchmark: a private Dovecot, a private Cyrus, and the in-process go-imap
-// server. It also
-// seeds mailboxes, reads them back for byte-for-byte comparison, and
-// generates test messages.
+// benchmark: a private Dovecot, a private Cyrus, a private Courier, and the
+// in-process go-imap server. It also seeds mailboxes, reads them back for
+// byte-for-byte comparison, and generates test messages.
 //
 // # Gate
 //
 // A test that needs a real server calls RequireReal (or RequireDovecot,
-// RequireCyrus, or simply StartDovecot or StartCyrus): when the server is missing the test is skipped with
-// the reason, or fails when IMAPMIGRATE_REQUIRE_REAL=1, which CI sets, so a
+// RequireCyrus, RequireCourier, or simply StartDovecot, StartCyrus or
+// StartCourier): when the server is missing the test is skipped with the
+// reason, or fails when IMAPMIGRATE_REQUIRE_REAL=1, which CI sets, so a
 // green CI run cannot come from skipped tests.
 //
 // # TLS
@@ -304,6 +304,204 @@
 // Without idled, IDLE reports changes made by other sessions only when it
 // polls, every 60 s (imapidlepoll); no test waits that long.
 //
+// # Courier
+//
+// StartCourier (tests) and StartCourierDir/Stop/Kill (outside tests) run
+// Courier IMAP 5.0 (Debian's courier-imap 5.0.13 with courier-authlib 0.71)
+// from the packages that make deps extracts into
+// $IMAPMIGRATE_SERVERS_DIR/courier (default /opt/imapmigrate-servers/courier):
+// courier-imap conflicts with dovecot-imapd as a package. It is the real
+// thing throughout: authdaemond with the userdb module, couriertcpd,
+// imaplogin, imapd and couriertls, started the way Debian's init scripts
+// start them. Everything lives under one directory:
+//
+//	courier.sh   the launcher, run in the instance's namespaces
+//	courier.log  what every Courier process writes (stdout and stderr)
+//	etc/         seen as /etc/courier: imapd, imapd-ssl, authdaemonrc,
+//	             imapd.pem, userdb, userdb.dat, userdbshadow.dat
+//	run/         seen as /run/courier: authdaemon/socket, the TLS cache
+//	ns/          passwd and group, seen as /etc/passwd and /etc/group
+//	tls/         the CA (unless CourierOptions.CA is given)
+//	mail/<name>/ home directory; Maildir/ below it is the INBOX
+//
+// Why a namespace. Courier's paths are compiled in: authdaemond reads
+// /etc/courier/authdaemonrc and listens on /run/courier/authdaemon/socket,
+// where libcourierauth (in imaplogin) connects, the userdb module opens
+// /etc/courier/userdb.dat, imapd and couriertls read /etc/courier. Several
+// instances run at once, and nothing on the host is to be configured. So
+// each runs under `unshare --mount --propagation private --pid --fork
+// --kill-child --mount-proc /bin/bash courier.sh`, which bind-mounts etc/ on
+// /etc/courier and run/ on /run/courier, seen by that instance only. Those
+// two paths must exist on the host as mount points: StartCourierDir creates
+// them, empty, if they are missing (a Debian courier install has them too),
+// and mounts nothing there outside the namespace. When the host has a
+// /usr/lib/courier-authlib of its own it is covered with the extracted one;
+// otherwise libltdl finds the extracted modules through LD_LIBRARY_PATH,
+// which also points at the extracted libcourierauth. This needs root
+// (CAP_SYS_ADMIN); RequireCourier skips, or fails, without it, and when
+// unshare cannot make the namespaces (a container without the capability).
+//
+// The courier account. Debian's courier-base creates a "courier" system
+// account: STARTTLS runs couriertls as courier (compiled into imaplogin:
+// without the account STARTTLS fails with "getpwnam: Success"), and the
+// implicit-TLS listener runs `couriertls -user=courier`, as Debian's
+// imapd-ssl does. No account is added to the host: ns/passwd and ns/group
+// are copies of the host's files with a courier line, bind-mounted over
+// /etc/passwd and /etc/group in the namespace only, and courier has the uid
+// and gid of the mail account. imapd.pem (certificate and key in one file,
+// as couriertls wants) and the TLS cache are courier's, mode 0600.
+//
+// The PID namespace makes Kill complete: Kill sends SIGKILL to the
+// namespace's PID 1 (bash), the kernel kills every other process in the
+// namespace (authdaemond's workers, imapd sessions, the gam_server imapd
+// starts for folder watching, which leaves the process group), and unshare
+// reaps PID 1 and exits only when all are gone; Exited is then closed.
+// unshare is in its own process group and gets SIGKILL from the kernel if
+// the test binary dies (Pdeathsig; it ignores SIGTERM), and --kill-child
+// then kills PID 1. Stop sends SIGTERM to the group; courier.sh passes it
+// on and exits, which ends the namespace: about 3 ms. StartCourier's cleanup
+// uses Kill, and on test failure writes the tail of courier.log to the test
+// log. Each instance gets its own gam_server through GAM_CLIENT_ID:
+// gamin's socket is named after the user and the client ID, and all
+// instances' imapd run as the mail user.
+//
+// Start waits, bounded by StartTimeout, until authdaemond answers a lookup
+// on its socket (so that a login right after start cannot find it still
+// starting) and both listeners greet (the TLS one verified against the CA),
+// and fails with courier.log if courier.sh exits first (a couriertcpd
+// refusing an option, say). Both listeners get free 127.0.0.1 ports; when
+// couriertcpd finds one taken ("bind: Address already in use") the start is
+// tried again with new ports. Start-up takes 25-55 ms, measured over many
+// runs with the race detector and other suites running (StartDuration).
+//
+// Accounts. AddUser writes etc/userdb in the format makeuserdb(8)
+// documents (name<TAB>uid=8|gid=8|home=<dir>/mail/<name>|systempw=...),
+// hashes the password with Courier's userdbpw -md5 (its default, DES crypt,
+// would look at 8 characters only), and rebuilds userdb.dat and
+// userdbshadow.dat the way makeuserdb does, with Courier's makedatprog
+// (makeuserdb itself has /usr/lib/courier paths compiled in). The home and
+// its Maildir (made by maildirmake as the mail account) belong to the mail
+// account, uid 8, as IMAP_MAILBOX_SANITY_CHECK requires; imapd runs as that
+// uid. authdaemond's five workers keep userdb.dat open and reopen it when
+// its mtime or inode changes, so each rebuild gets an mtime one second past
+// the previous one: an account added, or a password changed, logs in at
+// once, before or after start, however many per second. Login names are
+// case-sensitive ("Alice" is not alice), unlike Dovecot's and Cyrus's.
+// Courier has no master or admin login and no proxy authorization: SASL
+// PLAIN's authzid is ignored (authzid=bob, authcid=alice is alice), so
+// tests log in as the user (Client).
+//
+// Listeners and configuration. Port is couriertcpd with imaplogin and
+// STARTTLS (IMAPDSTARTTLS=YES), TLSPort couriertcpd with couriertls
+// -server, as Debian's imapd and imapd-ssl. etc/imapd and etc/imapd-ssl are
+// Debian's settings, with these changes: the addresses and ports;
+// MAXPERIP 100 and MAXDAEMONS 200 per listener (Debian: 20 and 40, Courier:
+// 4), CourierOptions.MaxPerIP and MaxDaemons; AUTH=PLAIN in IMAP_CAPABILITY
+// so that SASL PLAIN works without TLS, as LOGIN does (IMAP_TLS_REQUIRED=0);
+// IMAP_USELOCKS=0 (below); no TLS_DHPARAMS or TLS_TRUSTCERTS; authdaemonrc
+// uses authuserdb instead of authpam. CourierOptions.ExtraConfig is sourced
+// last. Every process gets only PATH, LD_LIBRARY_PATH and GAM_CLIENT_ID
+// (Debian starts them with env -i) plus the sourced settings. Kept from
+// Debian, among others: IMAP_KEYWORDS=1, IMAP_ACL=1, IMAP_ULIMITD=131072
+// (imapd's address space is limited to 128 MB), IMAP_TRASHFOLDERNAME=Trash
+// and IMAP_EMPTYTRASH=Trash:7 (messages moved to INBOX.Trash over 7 days
+// ago, by ctime, are purged at login and logout).
+//
+// Locks. With Debian's IMAP_USELOCKS=1 every scan of a folder (SELECT,
+// EXAMINE, APPEND, NOOP, ...) takes the dot-lock tmp/courier.lock, and a
+// session that finds it taken waits for gamin to report its removal, or
+// sleeps a second and tries again: concurrent sessions on one folder queue,
+// for a second or two on an idle machine and, with 30 at once, minutes on a
+// loaded one. Tests default to IMAP_USELOCKS=0, which Courier documents as
+// safe apart from a rare race (a message fetched twice, a keyword update
+// lost); CourierOptions.UseLocks restores Debian's setting
+// (TestCourierLocks holds the lock by hand and shows both).
+//
+// Deliberate delays that cannot be configured away, as they are compiled
+// in, and that a real Courier has too: a failed LOGIN or AUTHENTICATE is
+// answered after 5 s (imaplogin's sleep(5)), and DELETE and RENAME sleep 2 s
+// so that a folder made again cannot reuse a UIDVALIDITY
+// (IMAP_BROKENUIDV=1 in ExtraConfig removes the latter). The tests that
+// meet them run their cases side by side.
+//
+// Capabilities before login: IMAP4rev1 UIDPLUS CHILDREN NAMESPACE
+// THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE AUTH=PLAIN ACL
+// ACL2=UNION STARTTLS ENABLE UTF8=ACCEPT (in the greeting too). After
+// login the same without STARTTLS; LOGIN's OK carries no CAPABILITY code.
+// There is no LITERAL+, MULTIAPPEND, MOVE, UNSELECT, CONDSTORE, QRESYNC, ID,
+// SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, SASL-IR, ESEARCH or BINARY.
+//
+// # What Courier does that an engine must expect
+//
+// TestCourierBehaviours pins these down, each with its own user:
+//
+//   - Folders live under INBOX: NAMESPACE is (("INBOX." ".")) NIL
+//     (("#shared." ".")("shared." ".")), the separator is '.', and CREATE
+//     of a name outside INBOX. ("Sent") is "NO Invalid mailbox name.", as is
+//     a name with '/'. Courier.Mailbox("Sent") is "INBOX.Sent". The INBOX
+//     prefix is case-insensitive (inbox.x is INBOX.x).
+//   - Bytes are not kept verbatim: APPEND stores the literal with every CR
+//     removed, bare or not, adds a LF when its last byte is not LF, and
+//     serves each LF as CRLF; RFC822.SIZE counts what is served. So a CRLF
+//     message ending in CRLF comes back verbatim, one without a final CRLF
+//     gains one (2 bytes), a bare LF becomes CRLF, a bare CR vanishes
+//     ("bo\rdy" is "body"), and one ending in "\n\r" gains an empty line.
+//     CourierStored computes it. NULs, 8-bit headers and a first line that
+//     is no header are accepted (8-bit headers with an untagged "* OK
+//     [ALERT] Your IMAP client does not appear to correctly implement
+//     Unicode messages"). The maildir file holds the LF form; its S= is
+//     that size, not RFC822.SIZE.
+//   - INTERNALDATE keeps the instant and its seconds, not the zone: it is
+//     the file's mtime, always answered in +0000.
+//   - SELECT and EXAMINE send FLAGS, PERMANENTFLAGS, EXISTS, RECENT and
+//     UIDVALIDITY, but no UIDNEXT (go-imap's SelectData.UIDNext is 0) and no
+//     HIGHESTMODSEQ. STATUS does answer UIDNEXT, with MESSAGES, RECENT,
+//     UIDVALIDITY and UNSEEN; items it does not know (SIZE, HIGHESTMODSEQ,
+//     DELETED, APPENDLIMIT) are left out of the answer, not refused.
+//     ENABLE of CONDSTORE, QRESYNC or IMAP4rev2 enables nothing. Appended
+//     messages are not \Recent.
+//   - PERMANENTFLAGS holds \* and the folder's keywords on SELECT, nothing
+//     on EXAMINE ("No permanent flags permitted"). Keywords are matched
+//     without case and keep the case first used (Project_X, then
+//     project_x: Project_X); more than 26 per folder are fine.
+//   - UIDPLUS: APPEND answers [APPENDUID uidvalidity uid]. MULTIAPPEND is
+//     not supported: a second message in one APPEND is "NO Error in IMAP
+//     command received by server.", and yet the first message is stored, so
+//     a client that retries duplicates it. APPEND to a missing folder is NO
+//     [TRYCREATE], before the literal.
+//   - UIDVALIDITY is a clock reading: the mtime of the folder's
+//     courierimapuiddb, written by CREATE (INBOX's at its first use), in
+//     seconds since Unix 1000000000. After DELETE and CREATE it is greater
+//     (DELETE's 2 s sleep sees to that), and UIDs start at 1.
+//   - LIST shows INBOX as (\Unmarked \HasChildren) or \HasNoChildren and
+//     "" as (\Noselect) "." "". CREATE INBOX.a.b.c makes INBOX.a and
+//     INBOX.a.b \Noselect placeholders (Snapshot leaves them out; CREATE of
+//     a placeholder makes it real), DELETE of a folder with children leaves
+//     a \Noselect placeholder, and RENAME of a placeholder ends the session
+//     ("* BYE [ALERT] Fatal error: Not a directory"). CREATE of an existing
+//     folder is "NO Cannot create this folder." without [ALREADYEXISTS]
+//     (CreateMailbox copes). INBOX.Trash (IMAP_TRASHFOLDERNAME) cannot be
+//     deleted.
+//   - LIST (SUBSCRIBED) "" "*" is answered as a plain LIST: every folder,
+//     no \Subscribed. LSUB lists a subscribed folder's unsubscribed
+//     parents, INBOX included, as \Noselect \HasChildren. LIST ... RETURN
+//     (...), XLIST, MOVE, UNSELECT and ID
+//     are "NO Error in IMAP command received by server."; no folder has a
+//     special-use attribute.
+//   - Names travel in modified UTF-7 (go-imap encodes them); a
+//     non-canonical encoding is accepted and stored canonically ("&APw-&AN8-"
+//     becomes "&APwA3w-"). Raw UTF-8 without ENABLE UTF8=ACCEPT is accepted
+//     and mangled, each byte above 0x7f made U+FFxx ("Grüße" is
+//     "Gr&,8P,vP,D,58-e"); after ENABLE UTF8=ACCEPT names are UTF-8 on the
+//     wire.
+//   - A failed login is "NO Login failed." after 5 s, without a response
+//     code: there is no [AUTHENTICATIONFAILED] to classify it by.
+//   - Connections: each listener accepts MaxPerIP at a time from one
+//     address and closes the next before the greeting (logging "ALERT:
+//     Maximum connection limit reached"); a closed connection counts until
+//     its imaplogin or imapd has exited. There is no limit per user
+//     (TestCourierMaxPerIP: 30 sessions of one user at once).
+//
 // # In-process server
 //
 // StartMemServer runs go-imap's imapserver with the imapmemserver backend on
@@ -321,7 +519,9 @@
 // messages with their flags and INTERNALDATE, pipelined. Snapshot
 // (ReadSnapshot) EXAMINEs every selectable mailbox and records each
 // message's UID, flags, INTERNALDATE, RFC822.SIZE and the length and SHA-256
-// of BODY.PEEK[], streamed; it never changes \Seen. DiffSnapshots compares a
+// of BODY.PEEK[], streamed; it never changes \Seen, and it ends with
+// UNSELECT, or CLOSE where the server has none (Courier; after EXAMINE, CLOSE
+// expunges nothing). DiffSnapshots compares a
 // source and a target snapshot ignoring UIDs. GenMessage produces realistic,
 // deterministic messages of an exact size, up to the 35 MB limit and beyond.
 package testenv

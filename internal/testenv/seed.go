@@ -180,7 +180,12 @@ func ReadSnapshot(c *imapclient.Client) (map[string][]MessageInfo, error) {
 		snap[mb.Mailbox] = msgs
 	}
 	if c.Mailbox() != nil {
-		if err := c.Unselect().Wait(); err != nil {
+		// Courier has no UNSELECT; CLOSE expunges nothing after EXAMINE.
+		unselect := c.Unselect
+		if !c.Caps().Has(imap.CapUnselect) {
+			unselect = c.UnselectAndExpunge
+		}
+		if err := unselect().Wait(); err != nil {
 			return nil, fmt.Errorf("unselect: %w", err)
 		}
 	}
