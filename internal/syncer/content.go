@@ -10,15 +10,17 @@ import (
 // Servers do not all keep an appended message verbatim: Courier appends a
 // CRLF to a message that does not end in one; Dovecot stores bare LF line
 // ends and serves them as CRLF, and counts RFC822.SIZE that way. So the
-// digest is taken over a normal form — every line end written CRLF, and the
-// CR and LF bytes at the very end left out — that every such copy of a
-// message shares, and that two messages differing in anything else do not.
+// digest is taken over a normal form — CRs left out, every LF written CRLF,
+// and the CR and LF bytes at the very end left out — that every such copy
+// of a message shares, and that two messages differing in anything else
+// (but a CR without its LF, which RFC 5322 does not allow anyway) do not.
 type Content struct {
 	// Sum is the SHA-256 of the normal form; all zero when not known.
 	Sum [sha256.Size]byte
-	// Norm is the length of the normal form; CRLF the length of the
-	// message with every line end written CRLF (the normal form plus its
-	// final line ends). A stored copy is between these sizes (see fits).
+	// Norm is the length of the normal form; CRLF the largest size a
+	// server makes of the message by writing line ends CRLF (every bare LF
+	// made CRLF, or the normal form with its final line ends). A stored
+	// copy is between these sizes, give or take a final CRLF (see fits).
 	Norm, CRLF int64
 }
 
@@ -40,9 +42,11 @@ func (c Content) fits(exact, n int64) bool {
 // CR and LF bytes after the last other byte are held: they are the
 // message's end unless more content follows.
 type digester struct {
-	h    hash.Hash
-	norm int64
-	held []byte // the current run of CR and LF bytes
+	h      hash.Hash
+	n      int64 // bytes written
+	norm   int64
+	bareLF int64  // LFs without their CR, in the runs released
+	held   []byte // the current run of CR and LF bytes
 }
 
 // maxHeld bounds the held run: a longer one is written out as content (no
@@ -53,6 +57,7 @@ func newDigester() *digester { return &digester{h: sha256.New()} }
 
 func (d *digester) Write(p []byte) (int, error) {
 	n := len(p)
+	d.n += int64(n)
 	for len(p) > 0 {
 		i := indexContent(p)
 		if i < 0 {
@@ -80,6 +85,7 @@ func (d *digester) Write(p []byte) (int, error) {
 // one line end, written CRLF; a CR that no LF follows is itself.
 func (d *digester) release() {
 	out := normalRun(d.held)
+	d.bareLF += bareLFs(d.held)
 	d.h.Write(out)
 	d.norm += int64(len(out))
 	d.held = d.held[:0]
@@ -87,19 +93,22 @@ func (d *digester) release() {
 
 // normalRun writes a run of CR and LF bytes in normal form.
 func normalRun(run []byte) []byte {
-	out := make([]byte, 0, len(run)+len(run)/2)
-	for i := 0; i < len(run); i++ {
-		switch {
-		case run[i] == '\n':
-			out = append(out, '\r', '\n')
-		case i+1 < len(run) && run[i+1] == '\n':
-			out = append(out, '\r', '\n')
-			i++
-		default:
-			out = append(out, '\r')
+	n := bytes.Count(run, []byte{'\n'})
+	return bytes.Repeat(crlf, n)
+}
+
+var crlf = []byte("\r\n")
+
+// bareLFs counts the LFs of a run that no CR precedes (a run follows a
+// byte of content, never a CR).
+func bareLFs(run []byte) int64 {
+	var n int64
+	for i, b := range run {
+		if b == '\n' && (i == 0 || run[i-1] != '\r') {
+			n++
 		}
 	}
-	return out
+	return n
 }
 
 // indexContent returns the index of the first byte of p that is neither
@@ -131,7 +140,9 @@ func indexLineByte(p []byte) int {
 // Content ends the stream: the held run is the message's end, left out of
 // the normal form.
 func (d *digester) Content() Content {
-	c := Content{Norm: d.norm, CRLF: d.norm + int64(len(normalRun(d.held)))}
+	// The largest form a server may store: every bare LF made CRLF, or the
+	// normal form with its final line ends.
+	c := Content{Norm: d.norm, CRLF: max(d.n+d.bareLF+bareLFs(d.held), d.norm+int64(len(normalRun(d.held))))}
 	copy(c.Sum[:], d.h.Sum(nil))
 	return c
 }

@@ -93,11 +93,14 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	if st == nil {
 		st = &FolderState{Source: m.Source.Name, Target: m.Target, SourceUIDValidity: sel.UIDValidity,
 			TargetUIDValidity: tsel.UIDValidity, TargetUIDNext: targetNext}
-		rebuild = tsel.NumMessages > 0
 		if err := r.s.State.SaveFolder(ctx, st); err != nil {
 			return err
 		}
 	}
+	// Until a pass has gone through the whole folder (LastSync), what the
+	// target holds is matched first: a pass that rebuilds the map and is
+	// killed half-way must go on rebuilding, not copy the rest again.
+	rebuild = st.LastSync.IsZero() && tsel.NumMessages > 0
 	st.Target = m.Target
 	f.st = st
 	f.nextTarget = max(st.TargetUIDNext, targetNext)
