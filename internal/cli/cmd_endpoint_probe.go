@@ -35,7 +35,8 @@ EXIT STATUS
 				return withExit(ExitUsage, err)
 			}
 			side := sideFlags{name: "endpoint", host: host, port: port, security: security, user: user, passwordFile: passwordFile, auth: auth}
-			cfg := &imapconn.Config{Name: "endpoint", Host: host, Port: port, Security: imapconn.Security(security), CAFile: caFile,
+			// No Name: the probe then names the flags of this command (--security).
+			cfg := &imapconn.Config{Host: host, Port: port, Security: imapconn.Security(security), CAFile: caFile,
 				InsecureSkipVerify: insecure, Auth: imapconn.AuthMech(auth), User: user, DialTimeout: 10 * time.Second}
 			if user != "" {
 				pw, err := side.secret(g.stdin)
