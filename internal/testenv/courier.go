@@ -201,40 +201,7 @@ func StartCourier(t testing.TB, opts CourierOptions) *Courier {
 	if opts.Root == "" {
 		opts.Root = RequireCourier(t)
 	}
-	dir, err := os.MkdirTemp("", "imapmigrate-courier-")
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testenv: remove courier dir: %v", err)
-		}
-	})
-	ctx := context.Background()
-	if dl, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if deadline, ok := dl.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline)
-			defer cancel()
-		}
-	}
-	c, err := StartCourierDir(ctx, dir, opts)
-	if err != nil {
-		if tail := logTail(filepath.Join(dir, "courier.log"), 40); tail != "" {
-			t.Logf("testenv: courier log tail:\n%s", tail)
-		}
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		// Kill: the data is thrown away.
-		if err := c.Kill(); err != nil {
-			t.Errorf("testenv: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testenv: courier log tail (%s):\n%s", c.LogPath(), c.LogTail(50))
-		}
-	})
-	return c
+	return startForTest(t, "courier", "courier.log", func(ctx context.Context, dir string) (*Courier, error) { return StartCourierDir(ctx, dir, opts) })
 }
 
 // courierPlainPath matches what may appear unquoted in courier.sh and the

@@ -191,40 +191,7 @@ func StartCyrus(t testing.TB, opts CyrusOptions) *Cyrus {
 	if opts.Root == "" {
 		opts.Root = RequireCyrus(t)
 	}
-	dir, err := os.MkdirTemp("", "imapmigrate-cyrus-")
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testenv: remove cyrus dir: %v", err)
-		}
-	})
-	ctx := context.Background()
-	if dl, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if deadline, ok := dl.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline)
-			defer cancel()
-		}
-	}
-	c, err := StartCyrusDir(ctx, dir, opts)
-	if err != nil {
-		if tail := logTail(filepath.Join(dir, "cyrus.log"), 40); tail != "" {
-			t.Logf("testenv: cyrus log tail:\n%s", tail)
-		}
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		// Kill, not Stop: the data is thrown away.
-		if err := c.Kill(); err != nil {
-			t.Errorf("testenv: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testenv: cyrus log tail (%s):\n%s", c.LogPath(), c.LogTail(50))
-		}
-	})
-	return c
+	return startForTest(t, "cyrus", "cyrus.log", func(ctx context.Context, dir string) (*Cyrus, error) { return StartCyrusDir(ctx, dir, opts) })
 }
 
 // StartCyrusDir starts a private Cyrus whose files all live in dir, which is

@@ -122,41 +122,7 @@ func StartDovecot(t testing.TB, opts DovecotOptions) *Dovecot {
 	if opts.Binary == "" {
 		opts.Binary = RequireDovecot(t)
 	}
-	dir, err := os.MkdirTemp("", "imapmigrate-dovecot-")
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testenv: remove dovecot dir: %v", err)
-		}
-	})
-	ctx := context.Background()
-	if dl, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if deadline, ok := dl.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, deadline)
-			defer cancel()
-		}
-	}
-	d, err := Start(ctx, dir, opts)
-	if err != nil {
-		if tail := logTail(filepath.Join(dir, "dovecot.log"), 40); tail != "" {
-			t.Logf("testenv: dovecot log tail:\n%s", tail)
-		}
-		t.Fatalf("testenv: %v", err)
-	}
-	t.Cleanup(func() {
-		// Kill, not Stop: the data is thrown away, and a graceful stop
-		// costs Dovecot's one-second shutdown sleep per instance.
-		if err := d.Kill(); err != nil {
-			t.Errorf("testenv: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testenv: dovecot log tail (%s):\n%s", d.LogPath(), logTail(d.LogPath(), 50))
-		}
-	})
-	return d
+	return startForTest(t, "dovecot", "dovecot.log", func(ctx context.Context, dir string) (*Dovecot, error) { return Start(ctx, dir, opts) })
 }
 
 // Start starts a private Dovecot whose files all live in dir, which is

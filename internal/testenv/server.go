@@ -1,9 +1,13 @@
 package testenv
 
 import (
+	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 )
@@ -51,4 +55,54 @@ func (d *Dovecot) Kind() string { return "dovecot" }
 // Endpoint returns the listeners and the CA.
 func (d *Dovecot) Endpoint() Endpoint {
 	return Endpoint{Host: d.Host, Port: d.Port, TLSPort: d.TLSPort, CA: d.CA}
+}
+
+// running is what startForTest needs of a started server.
+type running interface {
+	Kill() error
+	LogPath() string
+	LogTail(n int) string
+}
+
+// startForTest runs start in a new directory under /tmp (os.MkdirTemp, not
+// t.TempDir, whose parents are mode 0700: a server's mail account must
+// traverse them), bounded by the test's deadline. The server is killed, not
+// stopped, when the test ends (the data is thrown away), and the directory
+// removed; on failure the test log shows the tail of the server's log,
+// logName in the directory.
+func startForTest[S running](t testing.TB, kind, logName string, start func(ctx context.Context, dir string) (S, error)) S {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "imapmigrate-"+kind+"-")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("testenv: remove %s dir: %v", kind, err)
+		}
+	})
+	ctx := context.Background()
+	if dl, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := dl.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+		}
+	}
+	s, err := start(ctx, dir)
+	if err != nil {
+		if tail := logTail(filepath.Join(dir, logName), 40); tail != "" {
+			t.Logf("testenv: %s log tail:\n%s", kind, tail)
+		}
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Kill(); err != nil {
+			t.Errorf("testenv: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("testenv: %s log tail (%s):\n%s", kind, s.LogPath(), s.LogTail(50))
+		}
+	})
+	return s
 }
