@@ -77,7 +77,6 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	}
 	f := &folderRun{w: w, m: m, fr: fr, st: st, flags: newFlagFilter(tsel.PermanentFlags), exists: sel.NumMessages}
 
-	rebuild := false
 	if st != nil && (st.SourceUIDValidity != sel.UIDValidity || st.TargetUIDValidity != tsel.UIDValidity) {
 		r.s.Log.Warn("UIDVALIDITY changed: rebuilding the map by signature", "mailbox", m.Source.Name,
 			"source_old", st.SourceUIDValidity, "source_new", sel.UIDValidity, "target_old", st.TargetUIDValidity, "target_new", tsel.UIDValidity)
@@ -100,7 +99,7 @@ func (w *worker) syncFolder(ctx context.Context, m folders.Mapping, fr *FolderRe
 	// Until a pass has gone through the whole folder (LastSync), what the
 	// target holds is matched first: a pass that rebuilds the map and is
 	// killed half-way must go on rebuilding, not copy the rest again.
-	rebuild = st.LastSync.IsZero() && tsel.NumMessages > 0
+	rebuild := st.LastSync.IsZero() && tsel.NumMessages > 0
 	st.Target = m.Target
 	f.st = st
 	f.nextTarget = max(st.TargetUIDNext, targetNext)
