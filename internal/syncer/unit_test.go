@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"bufio"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -265,4 +266,15 @@ func FuzzMessageID(f *testing.F) {
 			t.Fatalf("Message-ID %q holds a line break", id)
 		}
 	})
+}
+
+// BenchmarkContent: the digest every copied message goes through.
+//
+//	go test -run '^$' -bench Content -benchtime 200x ./internal/syncer
+func BenchmarkContent(b *testing.B) {
+	msg := testenv.GenMessage(rand.New(rand.NewPCG(1, 2)), 1<<20, testenv.WithAttachment())
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		contentOf(msg)
+	}
 }
