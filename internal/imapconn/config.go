@@ -32,11 +32,6 @@ const (
 	AuthOAuthBearer AuthMech = "oauthbearer" // SASL OAUTHBEARER (RFC 7628)
 )
 
-// Secret is the old name of sensitive.String.
-//
-// Deprecated: use sensitive.String.
-type Secret = sensitive.String
-
 // Config says how to reach and log in to one IMAP account.
 type Config struct {
 	Host     string

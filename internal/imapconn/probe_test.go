@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
 
@@ -243,7 +244,7 @@ func TestProbeDovecot(t *testing.T) {
 
 	t.Run("sasl plain with master user", func(t *testing.T) {
 		cfg := probeCfg(d, imapconn.SecuritySSL, true)
-		cfg.Auth, cfg.User, cfg.Authzid, cfg.Password = imapconn.AuthPlain, d.MasterUser, "alice", imapconn.Secret(d.MasterPassword)
+		cfg.Auth, cfg.User, cfg.Authzid, cfg.Password = imapconn.AuthPlain, d.MasterUser, "alice", sensitive.String(d.MasterPassword)
 		r := imapconn.Probe(ctx, cfg, true, nil)
 		if !r.OK || r.FolderCount != 6 {
 			t.Fatalf("probe: %+v, %d folders", r.Steps, r.FolderCount)

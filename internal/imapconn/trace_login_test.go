@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestTraceHidesLoginOnRealConnections(t *testing.T) {
 	for _, lc := range loginCases() {
 		for _, sec := range []imapconn.Security{imapconn.SecurityNone, imapconn.SecurityStartTLS} {
 			cfg := &imapconn.Config{Name: "source", Host: srv.Host, Port: srv.Port, Security: sec, CAFile: srv.CA.CAFile,
-				Auth: lc.auth, User: lc.user, Password: imapconn.Secret(lc.pass)}
+				Auth: lc.auth, User: lc.user, Password: sensitive.String(lc.pass)}
 			t.Run("client/"+lc.name+"/"+string(sec), func(t *testing.T) {
 				capt, log := newTraceCapture()
 				ctx, cancel := context.WithCancel(ctx)
@@ -219,7 +220,7 @@ func TestTraceHidesLongLoginDovecot(t *testing.T) {
 			d := testenv.StartDovecot(t, opts)
 			for _, user := range []string{strings.Repeat("d", 5000) + userMarker, "dörä-" + userMarker} {
 				cfg := &imapconn.Config{Name: "target", Host: d.Host, Port: d.Port, Security: imapconn.SecurityStartTLS, CAFile: d.CA.CAFile,
-					Auth: imapconn.AuthLogin, User: user, Password: imapconn.Secret("Dora-" + passMarker)}
+					Auth: imapconn.AuthLogin, User: user, Password: sensitive.String("Dora-" + passMarker)}
 				capt, log := newTraceCapture()
 				c, err := imapconn.Connect(context.Background(), cfg, log)
 				if err == nil {

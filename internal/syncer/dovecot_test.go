@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
@@ -59,14 +60,14 @@ func (p *pair) tgtClient(t *testing.T) *imapclient.Client {
 // (terry.adams*mailadmin) over implicit TLS.
 func (p *pair) sourceConfig() *imapconn.Config {
 	return &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.TLSPort, Security: imapconn.SecuritySSL,
-		CAFile: p.src.CA.CAFile, Auth: imapconn.AuthLogin, User: p.src.MasterLogin(p.srcUser), Password: imapconn.Secret(p.src.MasterPassword)}
+		CAFile: p.src.CA.CAFile, Auth: imapconn.AuthLogin, User: p.src.MasterLogin(p.srcUser), Password: sensitive.String(p.src.MasterPassword)}
 }
 
 // targetConfig logs in to the target with SASL PLAIN, authzid = the user,
 // authcid = the master user, over STARTTLS.
 func (p *pair) targetConfig() *imapconn.Config {
 	return &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityStartTLS,
-		CAFile: p.tgt.CA.CAFile, Auth: imapconn.AuthPlain, User: p.tgt.MasterUser, Authzid: p.tgtUser, Password: imapconn.Secret(p.tgt.MasterPassword)}
+		CAFile: p.tgt.CA.CAFile, Auth: imapconn.AuthPlain, User: p.tgt.MasterUser, Authzid: p.tgtUser, Password: sensitive.String(p.tgt.MasterPassword)}
 }
 
 func (p *pair) sync(t *testing.T, opts syncer.Options) *syncer.Result {
