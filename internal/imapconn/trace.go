@@ -243,6 +243,12 @@ func (t *tracer) clientLine(head, text string, truncated bool, lit int64, nonSyn
 		tag, cmd, known := commandOf(head, truncated)
 		c.tag = tag
 		switch {
+		case known && cmd == "":
+			// No "tag command" shape: not a command but data the client
+			// sends inside one (a SASL response, a literal's rest), maybe
+			// after the server already answered. Never shown.
+			t.emit(false, "[not a command: redacted]")
+			return
 		case !known:
 			// The command name is beyond what was kept: it may be a login.
 			t.secret, t.secretTag = true, tag
