@@ -537,26 +537,7 @@ func (c *Courier) start(ctx context.Context, cfg *courierConfig, opts CourierOpt
 // waitReady polls until both listeners greet and authdaemond answers,
 // Courier exits, or the timeout or ctx ends.
 func (c *Courier) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	delay := 2 * time.Millisecond
-	var last error
-	for {
-		if last = c.probe(ctx); last == nil {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-c.exited:
-			t.Stop()
-			return fmt.Errorf("courier exited during start-up: %v", c.waitErr)
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("courier did not get ready on %s and %s within %v: %v", c.Addr(), c.TLSAddr(), timeout, last)
-		case <-t.C:
-		}
-		delay = min(2*delay, 50*time.Millisecond)
-	}
+	return pollReady(ctx, timeout, "courier", c.exited, func() error { return c.waitErr }, c.probe)
 }
 
 // probe asks authdaemond about a user that does not exist (a login right

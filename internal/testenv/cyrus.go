@@ -621,37 +621,7 @@ const exUnavailable = 69
 // waitReady polls until both listeners greet, master exits, or the timeout
 // or ctx ends.
 func (c *Cyrus) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	// A probe in progress ends when master exits: a port that another
-	// process holds would otherwise keep it waiting for a greeting.
-	probeCtx, stopProbes := context.WithCancel(ctx)
-	defer stopProbes()
-	go func() {
-		select {
-		case <-c.exited:
-			stopProbes()
-		case <-probeCtx.Done():
-		}
-	}()
-	delay := 2 * time.Millisecond
-	var last error
-	for {
-		if last = probeGreetings(probeCtx, c.Addr(), c.TLSAddr(), c.CA); last == nil {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-c.exited:
-			t.Stop()
-			return fmt.Errorf("cyrus master exited during start-up: %v", c.waitErr)
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("cyrus did not greet on %s and %s within %v: %v", c.Addr(), c.TLSAddr(), timeout, last)
-		case <-t.C:
-		}
-		delay = min(2*delay, 20*time.Millisecond)
-	}
+	return pollReady(ctx, timeout, "cyrus master", c.exited, func() error { return c.waitErr }, func(ctx context.Context) error { return probeGreetings(ctx, c.Addr(), c.TLSAddr(), c.CA) })
 }
 
 // probeGreetings reads the greeting on the plain port and, at the same time

@@ -392,26 +392,7 @@ func (d *Dovecot) start(ctx context.Context, cfg *dovecotConfig, opts DovecotOpt
 // waitReady polls until both listeners greet, Dovecot exits, or the timeout
 // or ctx ends.
 func (d *Dovecot) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	delay := 2 * time.Millisecond
-	var last error
-	for {
-		if last = d.probe(ctx); last == nil {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-d.exited:
-			t.Stop()
-			return fmt.Errorf("dovecot exited during start-up: %v", d.waitErr)
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("dovecot did not greet on %s and %s within %v: %v", d.Addr(), d.TLSAddr(), timeout, last)
-		case <-t.C:
-		}
-		delay = min(2*delay, 50*time.Millisecond)
-	}
+	return pollReady(ctx, timeout, "dovecot", d.exited, func() error { return d.waitErr }, d.probe)
 }
 
 // probe reads the greeting on the plain port and on the TLS port, verifying

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -105,4 +106,41 @@ func startForTest[S running](t testing.TB, kind, logName string, start func(ctx 
 		}
 	})
 	return s
+}
+
+// pollReady probes a starting server until probe succeeds, the server
+// exits (exited closes; waitErr then says how), or timeout or ctx ends;
+// the probe's wait is bounded by timeout, its retries back off from 2 ms to
+// 20 ms. A probe in progress ends when the server exits: a port another
+// process holds would otherwise keep it waiting for a greeting.
+func pollReady(ctx context.Context, timeout time.Duration, what string, exited <-chan struct{}, waitErr func() error, probe func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	go func() {
+		select {
+		case <-exited:
+			stopProbes()
+		case <-probeCtx.Done():
+		}
+	}()
+	delay := 2 * time.Millisecond
+	var last error
+	for {
+		if last = probe(probeCtx); last == nil {
+			return nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-exited:
+			t.Stop()
+			return fmt.Errorf("%s exited during start-up: %v", what, waitErr())
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s did not get ready within %v: %v", what, timeout, last)
+		case <-t.C:
+		}
+		delay = min(2*delay, 20*time.Millisecond)
+	}
 }
