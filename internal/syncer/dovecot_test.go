@@ -94,13 +94,20 @@ func (p *pair) trySyncState(t *testing.T, opts syncer.Options, wrap func(syncer.
 
 func (p *pair) run(t *testing.T, opts syncer.Options, src, tgt *imapconn.Config, wrap func(syncer.State) syncer.State) (*syncer.Result, error) {
 	t.Helper()
+	return runSyncer(t, p.statePath, "test", src, tgt, opts, wrap)
+}
+
+// runSyncer runs one sync of the pair named key in the state at statePath,
+// logging warnings to the test log; wrap, if set, wraps the state.
+func runSyncer(t *testing.T, statePath, key string, src, tgt *imapconn.Config, opts syncer.Options, wrap func(syncer.State) syncer.State) (*syncer.Result, error) {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, p.statePath)
+	st, err := store.Open(ctx, statePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mbox, err := st.Mailbox(ctx, "test")
+	mbox, err := st.Mailbox(ctx, key)
 	if err != nil {
 		t.Fatal(err)
 	}

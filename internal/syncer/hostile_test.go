@@ -42,16 +42,6 @@ func runHostile(t *testing.T, intercept func(c *testenv.HostileConn, cmd testenv
 
 func runThrough(t *testing.T, p *memPair, h *testenv.Hostile, opts syncer.Options) *hostileRun {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, err := st.Mailbox(ctx, "hostile")
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := &imapconn.Config{Name: "source", Host: h.Host(), Port: h.Port(), Security: imapconn.SecurityNone,
 		Auth: imapconn.AuthLogin, User: "terry", Password: "pw", CommandTimeout: 2 * time.Second}
 	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone,
@@ -59,9 +49,8 @@ func runThrough(t *testing.T, p *memPair, h *testenv.Hostile, opts syncer.Option
 	if opts.Retry.Base == 0 {
 		opts.Retry = syncer.Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}
 	}
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt}, State: mbox, Options: opts}
 	start := time.Now()
-	res, err := s.Run(ctx)
+	res, err := runSyncer(t, p.state, "hostile", src, tgt, opts, nil)
 	return &hostileRun{res: res, err: err, took: time.Since(start)}
 }
 
@@ -342,21 +331,10 @@ func TestPanicFailsOneFolder(t *testing.T) {
 	p.seed(t, rng, "INBOX", 4)
 	p.seed(t, rng, "Work", 4)
 	p.seed(t, rng, "Later", 4)
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, err := st.Mailbox(ctx, "panic")
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
 	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone, Auth: imapconn.AuthLogin, User: "terry", Password: "pw"}
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt},
-		State: &panickyState{State: mbox, folder: "Work"}, Options: syncer.Options{ParallelFolders: 1}}
-	res, err := s.Run(ctx)
+	res, err := runSyncer(t, p.state, "panic", src, tgt, syncer.Options{ParallelFolders: 1},
+		func(s syncer.State) syncer.State { return &panickyState{State: s, folder: "Work"} })
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}

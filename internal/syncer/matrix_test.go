@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
-	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
@@ -253,20 +251,7 @@ type matrixPair struct {
 
 func (p *matrixPair) sync(t *testing.T) *syncer.Result {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, err := st.Mailbox(ctx, "matrix")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: p.src.config("source"), Log: log}, Target: &imapconn.Factory{Config: p.tgt.config("target"), Log: log},
-		State: mbox, Log: log, Options: syncer.Options{Retry: syncer.Retry{Base: 10 * time.Millisecond}}}
-	res, err := s.Run(ctx)
+	res, err := runSyncer(t, p.state, "matrix", p.src.config("source"), p.tgt.config("target"), syncer.Options{}, nil)
 	if err != nil {
 		t.Fatalf("%s → %s: sync: %v", p.src.kind.name, p.tgt.kind.name, err)
 	}

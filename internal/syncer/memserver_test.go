@@ -1,7 +1,6 @@
 package syncer_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
-	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
@@ -39,22 +37,11 @@ func (p *memPair) sync(t *testing.T) *syncer.Result {
 
 func (p *memPair) syncWith(t *testing.T, opts syncer.Options) *syncer.Result {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, p.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mbox, err := st.Mailbox(ctx, "mem")
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := &imapconn.Config{Name: "source", Host: p.src.Host, Port: p.src.TLSPort, Security: imapconn.SecuritySSL, CAFile: p.src.CA.CAFile,
 		Auth: imapconn.AuthLogin, User: "terry*admin", Password: "admin-pw"}
 	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone,
 		Auth: imapconn.AuthPlain, User: "terry", Password: "pw"}
-	s := &syncer.Syncer{Source: &imapconn.Factory{Config: src}, Target: &imapconn.Factory{Config: tgt}, State: mbox, Options: opts}
-	res, err := s.Run(ctx)
+	res, err := runSyncer(t, p.state, "mem", src, tgt, opts, nil)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
