@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imapmigrate/imapmigrate/internal/demoserver"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/report"
-	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
 
 func init() { subcommands = append(subcommands, newDemoCommand) }
@@ -55,18 +55,18 @@ func runDemo(ctx context.Context, g *globalOptions, nUsers int, keepDir bool) er
 		defer os.RemoveAll(dir)
 		g.dataDir = dir
 	}
-	ca, err := testenv.NewCA(filepath.Join(g.dataDir, "demo-ca"))
+	ca, err := demoserver.NewCA(filepath.Join(g.dataDir, "demo-ca"))
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}
 	quiet := log.New(io.Discard, "", 0)
 	const adminPW = "demo-admin-password"
-	src, err := testenv.NewMemServer(ca, testenv.MemServerOptions{MasterUser: "mailadmin", MasterPassword: adminPW, Logger: quiet})
+	src, err := demoserver.NewMemServer(ca, demoserver.MemServerOptions{MasterUser: "mailadmin", MasterPassword: adminPW, Logger: quiet})
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}
 	defer src.Close()
-	tgt, err := testenv.NewMemServer(ca, testenv.MemServerOptions{MasterUser: "mailadmin", MasterPassword: adminPW, Logger: quiet})
+	tgt, err := demoserver.NewMemServer(ca, demoserver.MemServerOptions{MasterUser: "mailadmin", MasterPassword: adminPW, Logger: quiet})
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}
@@ -185,12 +185,12 @@ Try next:
 }
 
 // seedDemoMailbox fills one source mailbox and returns its message count.
-func seedDemoMailbox(s *testenv.MemServer, user string, rng *rand.Rand) (int, error) {
-	c, err := testenv.DialLogin(s.Addr(), user, "user-pw", nil)
+func seedDemoMailbox(s *demoserver.MemServer, user string, rng *rand.Rand) (int, error) {
+	c, err := demoserver.DialLogin(s.Addr(), user, "user-pw", nil)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
 	folders := map[string]int{"INBOX": 25, "Sent": 10, "Archive/2024": 15, "Archive/2025": 8, "Projekt/Entwürfe": 4, "已发送": 3, "Junk": 5}
-	return testenv.SeedSample(c, rng, folders)
+	return demoserver.SeedSample(c, rng, folders)
 }

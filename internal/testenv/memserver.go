@@ -1,66 +1,25 @@
 package testenv
 
 import (
-	"crypto/subtle"
-	"crypto/tls"
-	"fmt"
-	"io"
-	"log"
-	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
+	"github.com/imapmigrate/imapmigrate/internal/demoserver"
 )
 
-// MemServerOptions configures StartMemServer. The zero value is usable.
-type MemServerOptions struct {
-	// Users are created at start: name → password. Each gets an INBOX.
-	Users map[string]string
-	// MasterUser, when set, accepts Dovecot's master-user forms: LOGIN
-	// user<MasterSeparator>MasterUser + MasterPassword, and SASL PLAIN with
-	// authzid=user, authcid=MasterUser + MasterPassword, both as user.
-	MasterUser, MasterPassword string
-	// MasterSeparator defaults to "*".
-	MasterSeparator string
-	// Caps is the capability set announced. Default: IMAP4rev1, UIDPLUS,
-	// MOVE, NAMESPACE and LITERAL+ (the server adds IDLE, UNSELECT, ENABLE,
-	// SASL-IR, LITERAL-, STARTTLS and AUTH=PLAIN itself).
-	Caps imap.CapSet
-	// Logger receives the server's error messages. Default: the test log.
-	Logger imapserver.Logger
-	// DebugWriter receives the raw protocol, credentials included.
-	DebugWriter io.Writer
-}
+// The in-process server lives in demoserver (the demo runs it); testenv
+// adds the test form, StartMemServer.
+
+// MemServerOptions configures StartMemServer (demoserver.MemServerOptions).
+// The zero value is usable; a nil Logger means the test log.
+type MemServerOptions = demoserver.MemServerOptions
 
 // MemServer is the in-process go-imap server (imapmemserver) on 127.0.0.1,
 // with a plain listener offering STARTTLS and an implicit-TLS listener, both
-// presenting a certificate from CA. Mailboxes live in memory; the hierarchy
-// delimiter is '/'. Like Dovecot it lower-cases login names.
-type MemServer struct {
-	Host          string
-	Port, TLSPort int
-	CA            *CA
-
-	MasterUser, MasterPassword, MasterSeparator string
-
-	server *imapserver.Server
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	users map[string]*memUser
-}
-
-type memUser struct {
-	user     *imapmemserver.User
-	password string
-}
+// presenting a certificate from CA (demoserver.MemServer). Mailboxes live in
+// memory; the hierarchy delimiter is '/'. Like Dovecot it lower-cases login
+// names.
+type MemServer = demoserver.MemServer
 
 // StartMemServer starts a MemServer for the test and closes it when the test
 // ends.
@@ -85,226 +44,9 @@ func StartMemServer(t testing.TB, opts MemServerOptions) *MemServer {
 }
 
 // NewMemServer starts a MemServer whose certificate comes from ca; the caller
-// must Close it.
+// must Close it. A nil opts.Logger means log.Default().
 func NewMemServer(ca *CA, opts MemServerOptions) (*MemServer, error) {
-	if opts.MasterSeparator == "" {
-		opts.MasterSeparator = DefaultMasterSeparator
-	}
-	if opts.Caps == nil {
-		opts.Caps = imap.CapSet{
-			imap.CapIMAP4rev1:   {},
-			imap.CapUIDPlus:     {},
-			imap.CapMove:        {},
-			imap.CapNamespace:   {},
-			imap.CapLiteralPlus: {},
-		}
-	}
-	if opts.Logger == nil {
-		opts.Logger = log.Default()
-	}
-	s := &MemServer{
-		Host:            "127.0.0.1",
-		CA:              ca,
-		MasterUser:      strings.ToLower(opts.MasterUser),
-		MasterPassword:  opts.MasterPassword,
-		MasterSeparator: opts.MasterSeparator,
-		users:           map[string]*memUser{},
-	}
-	for name, password := range opts.Users {
-		if err := s.AddUser(name, password); err != nil {
-			return nil, err
-		}
-	}
-	s.server = imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &memSession{srv: s}, nil, nil
-		},
-		Caps:         opts.Caps,
-		Logger:       opts.Logger,
-		TLSConfig:    ca.ServerTLSConfig(),
-		InsecureAuth: true, // LOGIN without TLS, like the Dovecot config
-		DebugWriter:  opts.DebugWriter,
-	})
-
-	ln, err := net.Listen("tcp", net.JoinHostPort(s.Host, "0"))
-	if err != nil {
-		return nil, fmt.Errorf("mem server listen: %w", err)
-	}
-	tln, err := net.Listen("tcp", net.JoinHostPort(s.Host, "0"))
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("mem server listen: %w", err)
-	}
-	s.Port = ln.Addr().(*net.TCPAddr).Port
-	s.TLSPort = tln.Addr().(*net.TCPAddr).Port
-	for _, l := range []net.Listener{ln, tls.NewListener(tln, ca.ServerTLSConfig())} {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := s.server.Serve(l); err != nil {
-				opts.Logger.Printf("testenv: mem server: %v", err)
-			}
-		}()
-	}
-	return s, nil
-}
-
-// Close closes the listeners and every connection, and waits for the
-// listeners' goroutines.
-func (s *MemServer) Close() error {
-	err := s.server.Close()
-	s.wg.Wait()
-	return err
-}
-
-// Addr is the plain listener (STARTTLS offered), host:port.
-func (s *MemServer) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
-
-// TLSAddr is the implicit-TLS listener, host:port.
-func (s *MemServer) TLSAddr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)) }
-
-// MasterLogin is the login name that reaches user's mailbox with the master
-// password, e.g. user*mailadmin.
-func (s *MemServer) MasterLogin(user string) string {
-	return user + s.MasterSeparator + s.MasterUser
-}
-
-// AddUser creates an account with an empty INBOX, or replaces its password.
-func (s *MemServer) AddUser(name, password string) error {
-	if err := checkAccount(name, password, ""); err != nil {
-		return err
-	}
-	name = strings.ToLower(name)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u, ok := s.users[name]; ok {
-		u.password = password
-		return nil
-	}
-	u := imapmemserver.NewUser(name, password)
-	if err := u.Create("INBOX", nil); err != nil {
-		return fmt.Errorf("add user %q: create INBOX: %w", name, err)
-	}
-	s.users[name] = &memUser{user: u, password: password}
-	return nil
-}
-
-// User returns the backend of an account, for tests that inspect or alter
-// the server's state directly; nil if there is none.
-func (s *MemServer) User(name string) *imapmemserver.User {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u := s.users[strings.ToLower(name)]; u != nil {
-		return u.user
-	}
-	return nil
-}
-
-// Client logs in to the plain listener as user; closed when the test ends.
-func (s *MemServer) Client(t testing.TB, user, password string) *imapclient.Client {
-	t.Helper()
-	return Login(t, s.Addr(), user, password)
-}
-
-var errAuthFailed = imapserver.ErrAuthFailed
-
-// check verifies an account's own password.
-func (s *MemServer) check(name, password string) (*imapmemserver.User, error) {
-	s.mu.Lock()
-	u := s.users[strings.ToLower(name)]
-	s.mu.Unlock()
-	if u == nil || !equalSecret(u.password, password) {
-		return nil, errAuthFailed
-	}
-	return u.user, nil
-}
-
-// isMaster reports whether name and password are the master credentials.
-func (s *MemServer) isMaster(name, password string) bool {
-	return s.MasterUser != "" && strings.ToLower(name) == s.MasterUser && equalSecret(s.MasterPassword, password)
-}
-
-// login resolves a LOGIN (or a PLAIN without authzid): an account, or
-// user<sep>master + the master password.
-func (s *MemServer) login(name, password string) (*imapmemserver.User, error) {
-	if s.MasterUser != "" {
-		if i := strings.LastIndex(name, s.MasterSeparator); i >= 0 {
-			target, master := name[:i], name[i+len(s.MasterSeparator):]
-			return s.asMaster(target, master, password)
-		}
-	}
-	return s.check(name, password)
-}
-
-// asMaster logs master in as target.
-func (s *MemServer) asMaster(target, master, password string) (*imapmemserver.User, error) {
-	if !s.isMaster(master, password) {
-		return nil, errAuthFailed
-	}
-	s.mu.Lock()
-	u := s.users[strings.ToLower(target)]
-	s.mu.Unlock()
-	if u == nil {
-		return nil, errAuthFailed
-	}
-	return u.user, nil
-}
-
-func equalSecret(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// memSession is imapmemserver's session with our own authentication.
-type memSession struct {
-	*imapmemserver.UserSession // nil until authenticated
-	srv                        *MemServer
-}
-
-var (
-	_ imapserver.SessionIMAP4rev2 = (*memSession)(nil)
-	_ imapserver.SessionSASL      = (*memSession)(nil)
-)
-
-func (s *memSession) Login(username, password string) error {
-	u, err := s.srv.login(username, password)
-	if err != nil {
-		return err
-	}
-	s.UserSession = imapmemserver.NewUserSession(u)
-	return nil
-}
-
-func (s *memSession) AuthenticateMechanisms() []string { return []string{sasl.Plain} }
-
-// Authenticate implements SASL PLAIN with an authorization identity
-// (RFC 4616): authzid=user, authcid=master logs in as user.
-func (s *memSession) Authenticate(mech string) (sasl.Server, error) {
-	if !strings.EqualFold(mech, sasl.Plain) {
-		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported SASL mechanism"}
-	}
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		var (
-			u   *imapmemserver.User
-			err error
-		)
-		switch {
-		case identity == "" || strings.EqualFold(identity, username):
-			u, err = s.srv.login(username, password)
-		case s.srv.MasterUser != "":
-			u, err = s.srv.asMaster(identity, username, password)
-		default:
-			err = &imap.Error{
-				Type: imap.StatusResponseTypeNo,
-				Code: imap.ResponseCodeAuthorizationFailed,
-				Text: "Authorization identity not allowed",
-			}
-		}
-		if err != nil {
-			return err
-		}
-		s.UserSession = imapmemserver.NewUserSession(u)
-		return nil
-	}), nil
+	return demoserver.NewMemServer(ca, opts)
 }
 
 // testLogger sends the server's messages to the test log until the test's
