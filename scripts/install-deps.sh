@@ -8,10 +8,31 @@
 # $IMAPMIGRATE_SERVERS_DIR/<server> (default /opt/imapmigrate-servers), and
 # only the libraries they link are installed as packages. internal/testenv
 # runs them from there with private configurations.
+#
+# PostgreSQL is Debian's postgresql package. Its server binaries are not on
+# PATH: they are in /usr/lib/postgresql/<major>/bin, where internal/testenv
+# looks for them (newest major first; $IMAPMIGRATE_PG_BIN overrides), so
+# that is what is checked here. The package's postinst may create and start
+# a system cluster on port 5432; the tests never use it (each test process
+# runs initdb into a temporary directory and starts its own server).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 servers_dir=${IMAPMIGRATE_SERVERS_DIR:-/opt/imapmigrate-servers}
+
+# have_postgres: initdb and postgres in $IMAPMIGRATE_PG_BIN when set, else in
+# some /usr/lib/postgresql/<major>/bin (not on PATH, so not command -v).
+have_postgres() {
+  local d
+  if [ -n "${IMAPMIGRATE_PG_BIN:-}" ]; then
+    [ -x "$IMAPMIGRATE_PG_BIN/initdb" ] && [ -x "$IMAPMIGRATE_PG_BIN/postgres" ]
+    return
+  fi
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && return 0
+  done
+  return 1
+}
 
 need=()
 command -v dovecot     >/dev/null 2>&1 || need+=(dovecot-imapd)
@@ -23,6 +44,7 @@ command -v unshare     >/dev/null 2>&1 || need+=(util-linux)       # Courier run
 command -v setpriv     >/dev/null 2>&1 || need+=(util-linux)       # Cyrus's master drops to the mail user
 command -v mount       >/dev/null 2>&1 || need+=(mount)            # Cyrus gets a private /dev/log; Courier bind-mounts its files
 [ -x /usr/libexec/gam_server ]         || need+=(gamin)            # Courier's imapd watches folders through it (courier-imap depends on it)
+have_postgres                          || need+=(postgresql)       # initdb and postgres, in /usr/lib/postgresql/<major>/bin
 ls /usr/lib/*/sasl2/libsasldb.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules-db) # Cyrus's sasldb
 ls /usr/lib/*/sasl2/libplain.so.2  >/dev/null 2>&1 || need+=(libsasl2-modules)    # SASL PLAIN and LOGIN
 
