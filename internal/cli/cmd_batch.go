@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -24,40 +25,70 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 	cmd.AddCommand(newBatchNewCommand(g), newBatchSetCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g))
 	for _, v := range []struct {
 		verb, short string
-		do          func(a *app, cmd *cobra.Command, name string) (string, error)
+		// do returns the result ("started") and, for text, what it means.
+		do func(a *app, cmd *cobra.Command, name string) (result, note string, err error)
 	}{
-		{"start", "Start or resume a batch; failed users are retried (Start-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
-			return "started", a.svc.StartBatch(cmd.Context(), name)
+		{"start", "Start or resume a batch; failed users are retried (Start-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, string, error) {
+			return "started", "", a.svc.StartBatch(cmd.Context(), name)
 		}},
-		{"stop", "Stop a batch; running users stop at a safe point (Stop-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
-			return "stopping", a.svc.StopBatch(cmd.Context(), name)
+		{"stop", "Stop a batch; running users stop at a safe point (Stop-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, string, error) {
+			return "stopping", "", a.svc.StopBatch(cmd.Context(), name)
 		}},
-		{"complete", "Run a last incremental sync, then stop syncing for good (Complete-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
-			return "completing", a.svc.CompleteBatch(cmd.Context(), name)
+		{"complete", "Run a last incremental sync, then stop syncing for good (Complete-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, string, error) {
+			return "completing", "", a.svc.CompleteBatch(cmd.Context(), name)
 		}},
-		{"remove", "Stop and delete a batch, its sync state and its stored passwords (Remove-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, error) {
+		{"remove", "Stop and delete a batch, its sync state and its stored passwords (Remove-MigrationBatch)", func(a *app, cmd *cobra.Command, name string) (string, string, error) {
 			gone, err := a.svc.RemoveBatch(cmd.Context(), name)
 			if gone {
-				return "removed", err
+				return "removed", "", err
 			}
-			return "removing (a worker is finishing; it will be gone shortly)", err
+			return "removing", " (a worker is finishing; it will be gone shortly)", err
 		}},
 	} {
 		cmd.AddCommand(&cobra.Command{
 			Use:   v.verb + " NAME",
 			Short: v.short,
-			Args:  cobra.ExactArgs(1),
+			Long: v.short + `.
+
+With --output json it prints {"Name", "Result", "Batch"}: Result is started,
+stopping, completing, removed or removing, Batch the batch as it is after the
+command (none once it is removed).
+
+EXIT STATUS
+  0 done; 1 the batch cannot be ` + v.verb + `ed in its state, or does not exist; 2 other errors`,
+			Args: cobra.ExactArgs(1),
 			RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
-				what, err := v.do(a, cmd, args[0])
+				name := args[0]
+				result, note, err := v.do(a, cmd, name)
 				if err != nil {
 					return serviceError(err)
 				}
-				fmt.Fprintf(g.stdout, "Batch %s %s.\n", args[0], what)
+				if g.output == "json" {
+					r := batchResult{Name: name, Result: result}
+					if result != "removed" {
+						if r.Batch, err = a.svc.Batch(cmd.Context(), name); err != nil {
+							var ve *migration.ValidationError
+							if !errors.As(err, &ve) { // not removed meanwhile
+								return withExit(ExitUsage, err)
+							}
+						}
+					}
+					return printJSON(g.stdout, r)
+				}
+				fmt.Fprintf(g.stdout, "Batch %s %s%s.\n", name, result, note)
 				return nil
 			}),
 		})
 	}
 	return cmd
+}
+
+// batchResult is the --output json answer of batch start, stop, complete
+// and remove.
+type batchResult struct {
+	Name   string
+	Result string           // started, stopping, completing, removed or removing
+	Batch  *migration.Batch `json:",omitempty"` // after the command; none once removed
 }
 
 func newBatchNewCommand(g *globalOptions) *cobra.Command {
@@ -101,7 +132,12 @@ EXIT STATUS
 				return serviceError(err)
 			}
 			if g.output == "json" {
-				return printJSON(g.stdout, b)
+				// The batch, and what reading the file noticed.
+				return printJSON(g.stdout, struct {
+					*migration.Batch
+					Notices  []string          `json:"notices,omitempty"`
+					Warnings []csvfile.Problem `json:"warnings,omitempty"`
+				}{b, file.Notices, file.Warnings})
 			}
 			for _, n := range file.Notices {
 				fmt.Fprintln(g.stdout, "Notice:", n)
@@ -135,6 +171,11 @@ EXIT STATUS
 	cmd.MarkFlagRequired("source")
 	cmd.MarkFlagRequired("target")
 	cmd.MarkFlagRequired("csv")
+	setFieldFlags(cmd, map[string]string{
+		"Name": "NAME", "Source": "--source", "Target": "--target", "CSV": "--csv", "CSVOptions": "--csv-encoding",
+		"ExcludeFolders": "--exclude-folder", "IncrementalInterval": "--incremental-interval",
+		"MaxMessageSize": "--max-message-size", "ReceivedAfter": "--received-after",
+	})
 	return cmd
 }
 
@@ -229,5 +270,9 @@ func newBatchSetCommand(g *globalOptions) *cobra.Command {
 	fs.DurationVar(&interval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
 	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
 	fs.StringVar(&after, "received-after", "", "only messages that arrived after this date")
+	setFieldFlags(cmd, map[string]string{
+		"Name": "NAME", "ExcludeFolders": "--exclude-folder", "IncrementalInterval": "--incremental-interval",
+		"MaxMessageSize": "--max-message-size", "ReceivedAfter": "--received-after",
+	})
 	return cmd
 }

@@ -101,6 +101,7 @@ EXIT STATUS
 		}),
 	}
 	f.add(cmd.Flags())
+	setFieldFlags(cmd, endpointFields)
 	return cmd
 }
 
@@ -151,6 +152,7 @@ func newEndpointSetCommand(g *globalOptions) *cobra.Command {
 		}),
 	}
 	f.add(cmd.Flags())
+	setFieldFlags(cmd, endpointFields)
 	return cmd
 }
 
@@ -181,6 +183,9 @@ func newEndpointRemoveCommand(g *globalOptions) *cobra.Command {
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			if err := a.svc.RemoveEndpoint(cmd.Context(), args[0]); err != nil {
 				return serviceError(err)
+			}
+			if g.output == "json" {
+				return printJSON(g.stdout, struct{ Name, Result string }{args[0], "removed"})
 			}
 			fmt.Fprintf(g.stdout, "Endpoint %s removed.\n", args[0])
 			return nil

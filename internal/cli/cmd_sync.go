@@ -52,12 +52,21 @@ func (s *sideFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.authzid, n+"-authzid", "", n+" SASL PLAIN authorization identity: log in as --"+n+"-user (an admin) acting as this user")
 }
 
+// flag names a connection setting for hints: one flag per side
+// (--source-security), but --insecure-skip-verify for both.
+func (s *sideFlags) flag(setting string) string {
+	if setting == "insecure-skip-verify" {
+		return "--" + setting
+	}
+	return "--" + s.name + "-" + setting
+}
+
 // config builds the connection settings, reading the secret.
 func (s *sideFlags) config(o *syncOptions, stdin io.Reader) (*imapconn.Config, error) {
 	cfg := &imapconn.Config{
 		Name: s.name, Host: s.host, Port: s.port, Security: imapconn.Security(s.security),
 		Auth: imapconn.AuthMech(s.auth), User: s.user, Authzid: s.authzid,
-		CAFile: o.caFile, InsecureSkipVerify: o.insecure,
+		CAFile: o.caFile, InsecureSkipVerify: o.insecure, Flag: s.flag,
 	}
 	if s.caFile != "" {
 		cfg.CAFile = s.caFile

@@ -20,7 +20,14 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 		Short: "List migration users and their status",
 		Args:  cobra.NoArgs,
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
-			users, err := a.svc.Users(cmd.Context(), batch, migration.UserStatus(status))
+			var st migration.UserStatus
+			if status != "" {
+				var err error
+				if st, err = migration.ParseUserStatus(status); err != nil {
+					return withExit(ExitUsage, err)
+				}
+			}
+			users, err := a.svc.Users(cmd.Context(), batch, st)
 			if err != nil {
 				return serviceError(err)
 			}
@@ -39,7 +46,8 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 		}),
 	}
 	get.Flags().StringVar(&batch, "batch", "", "only this batch")
-	get.Flags().StringVar(&status, "status", "", "only this status (Queued, Syncing, Synced, Failed, …)")
+	get.Flags().StringVar(&status, "status", "", "only this status, in any case (Queued, Syncing, Synced, Failed, …)")
+	setFieldFlags(get, map[string]string{"Batch": "--batch", "Status": "--status"})
 	var folders bool
 	stats := &cobra.Command{
 		Use:   "stats EMAIL [--folders]",

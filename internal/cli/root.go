@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -49,12 +50,20 @@ type globalOptions struct {
 
 // NewRootCommand returns the imapmigrate command tree.
 func NewRootCommand(g *globalOptions) *cobra.Command {
+	var showVersion bool
 	root := &cobra.Command{
 		Use:           "imapmigrate",
 		Short:         "Migrate IMAP mailboxes faithfully from any IMAP server to any other",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return printVersion(g)
+			}
+			return cmd.Help()
+		},
 	}
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version and exit")
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.dataDir, "data-dir", "./imapmigrate-data", "directory for the database, state files and the secret key")
 	pf.StringVar(&g.db, "db", "", "database (default: imapmigrate.db in --data-dir; env IMAPMIGRATE_DB)")
@@ -66,7 +75,78 @@ func NewRootCommand(g *globalOptions) *cobra.Command {
 	for _, add := range subcommands {
 		root.AddCommand(add(g))
 	}
+	// Cobra adds these when it runs; added now, they are checked below too.
+	root.SetHelpCommand(newHelpCommand())
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that groups others refuse
+// an unknown subcommand with exit status 2: cobra would print the help of
+// a group not runnable itself and exit 0. Given nothing, a group prints
+// its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() {
+		return
+	}
+	cmd.Args = unknownSubcommand
+	if !cmd.Runnable() {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+		cmd.DisableFlagsInUseLine = true
+	}
+	for _, sub := range cmd.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+}
+
+// newHelpCommand is cobra's help command, except that a topic that is no
+// command exits 2.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return withExit(ExitUsage, err)
+			}
+			if len(rest) > 0 {
+				return unknownSubcommand(cmd, rest)
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	hint := ""
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, set where it suggests
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		hint = " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return withExit(ExitUsage, fmt.Errorf("unknown command %q for %q%s: run '%s --help' for its commands",
+		args[0], cmd.CommandPath(), hint, cmd.CommandPath()))
 }
 
 // subcommands is filled by the init functions of the cmd_*.go files, so that
@@ -78,19 +158,24 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := NewRootCommand(g)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
+	code := ExitUsage
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "imapmigrate:", ee.err)
+		code = ee.code
+		if ee.err == nil {
+			return code
 		}
-		return ee.code
+		err = ee.err
+	}
+	if reportProblems(g, cmd, err) {
+		return code
 	}
 	fmt.Fprintln(stderr, "imapmigrate:", err)
-	return ExitUsage
+	return code
 }
 
 func (g *globalOptions) validateOutput() error {

@@ -3,7 +3,6 @@ package imapconn
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -233,14 +232,14 @@ func (a *Appender) login() error {
 	var st status
 	if mech == nil {
 		if a.caps["LOGINDISABLED"] {
-			return &Error{Class: Auth, Op: "login as " + a.cfg.label(), Err: errors.New(
-				"the server refuses LOGIN on this connection (LOGINDISABLED): use --security tls or ssl, or a SASL mechanism it offers")}
+			return &Error{Class: Auth, Op: "login as " + a.cfg.label(), Err: fmt.Errorf(
+				"the server refuses LOGIN on this connection (LOGINDISABLED): use %s tls or ssl, or a SASL mechanism it offers", a.cfg.flag("security"))}
 		}
 		user, ok1 := quote(a.cfg.User)
 		pass, ok2 := quote(a.cfg.Password.Reveal())
 		if !ok1 || !ok2 {
-			return &Error{Class: Auth, Op: "login as " + a.cfg.label(), Err: errors.New(
-				"user name or password holds characters LOGIN cannot carry: use --auth plain")}
+			return &Error{Class: Auth, Op: "login as " + a.cfg.label(), Err: fmt.Errorf(
+				"user name or password holds characters LOGIN cannot carry: use %s plain", a.cfg.flag("auth"))}
 		}
 		st, err = a.command("LOGIN %s %s", user, pass)
 	} else {

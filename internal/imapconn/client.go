@@ -74,8 +74,8 @@ func login(c *imapclient.Client, cfg *Config) error {
 	}
 	if mech == nil {
 		if c.Caps().Has(imap.CapLoginDisabled) {
-			return &Error{Class: Auth, Op: "login as " + cfg.label(), Err: errors.New(
-				"the server refuses LOGIN on this connection (LOGINDISABLED): use --security tls or ssl, or a SASL mechanism it offers")}
+			return &Error{Class: Auth, Op: "login as " + cfg.label(), Err: fmt.Errorf(
+				"the server refuses LOGIN on this connection (LOGINDISABLED): use %s tls or ssl, or a SASL mechanism it offers", cfg.flag("security"))}
 		}
 		err = c.Login(cfg.User, cfg.Password.Reveal()).Wait()
 	} else {

@@ -53,6 +53,23 @@ type Config struct {
 
 	// Name labels the connection in logs and errors ("source", "target").
 	Name string
+	// Flag names a setting (security, port, auth, ca-file,
+	// insecure-skip-verify) in hints, the way the user changes it: sync's
+	// --source-security, endpoint test's --security, "endpoint set
+	// old-imap --security" for a stored endpoint. nil: "--NAME-setting" for
+	// a named connection, "--setting" otherwise.
+	Flag func(setting string) string
+}
+
+// flag names the setting for hints (Config.Flag).
+func (c *Config) flag(name string) string {
+	switch {
+	case c.Flag != nil:
+		return c.Flag(name)
+	case c.Name != "":
+		return "--" + c.Name + "-" + name
+	}
+	return "--" + name
 }
 
 // Address returns host:port.

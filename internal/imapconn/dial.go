@@ -24,7 +24,7 @@ import (
 func dial(ctx context.Context, cfg *Config, log *slog.Logger) (net.Conn, *bufio.Reader, string, error) {
 	tlsCfg, err := cfg.tlsConfig()
 	if err != nil {
-		return nil, nil, "", &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: err}
+		return nil, nil, "", &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: fmt.Errorf("%w: %s must name a readable PEM file of CA certificates", err, cfg.flag("ca-file"))}
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.dialTimeout())
 	defer cancel()
@@ -57,7 +57,7 @@ func dial(ctx context.Context, cfg *Config, log *slog.Logger) (net.Conn, *bufio.
 		var ne net.Error
 		if cfg.Security != SecuritySSL && (errors.Is(err, io.EOF) || (errors.As(err, &ne) && ne.Timeout())) {
 			return nil, nil, "", &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: fmt.Errorf(
-				"%w: no IMAP greeting; this port probably expects implicit TLS: use --security ssl (or the STARTTLS port, usually 143)", err)}
+				"%w: no IMAP greeting; this port probably expects implicit TLS: use %s ssl (or the STARTTLS port, usually 143)", err, cfg.flag("security"))}
 		}
 		return nil, nil, "", explainDial(cfg, err)
 	}
@@ -88,7 +88,7 @@ func dial(ctx context.Context, cfg *Config, log *slog.Logger) (net.Conn, *bufio.
 				if !strings.HasPrefix(line, "S0 OK") {
 					conn.Close()
 					return nil, nil, "", &Error{Class: Fatal, Op: "connect to " + cfg.Address(), Err: fmt.Errorf(
-						"the server does not offer STARTTLS (%s): use --security ssl with its implicit-TLS port (993), or none only on a trusted network", strings.TrimPrefix(line, "S0 "))}
+						"the server does not offer STARTTLS (%s): use %s ssl with its implicit-TLS port (993), or none only on a trusted network", strings.TrimPrefix(line, "S0 "), cfg.flag("security"))}
 				}
 				break
 			}

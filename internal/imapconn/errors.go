@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -182,10 +183,10 @@ func explainDial(cfg *Config, err error) *Error {
 			errors.New("the server's certificate has expired (or is not yet valid): renew it on the server, or check this machine's clock"))}
 	case errors.As(err, &cvErr) || errors.As(err, &uaErr):
 		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
-			errors.New("the server's certificate is not trusted: give its CA with --ca-file, or (tests only) --insecure-skip-verify"))}
+			fmt.Errorf("the server's certificate is not trusted: give its CA with %s, or (tests only) %s", cfg.flag("ca-file"), cfg.flag("insecure-skip-verify")))}
 	case errors.As(err, &recErr):
 		return &Error{Class: Fatal, Op: op, Err: errors.Join(err,
-			errors.New("the server did not answer TLS: this port may expect plain text or STARTTLS (try --security tls or none, or port 993 for ssl)"))}
+			fmt.Errorf("the server did not answer TLS: this port may expect plain text or STARTTLS (try %s tls or none, or port 993 for ssl)", cfg.flag("security")))}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return &Error{Class: Fatal, Op: op, Err: errors.Join(err, errors.New("no such host: check the server name"))}
 	}

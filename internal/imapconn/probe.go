@@ -204,13 +204,8 @@ func (p *prober) warn(format string, args ...any) {
 	p.r.Warnings = append(p.r.Warnings, fmt.Sprintf(format, args...))
 }
 
-// flag names a command-line flag the way Config.Validate does.
-func (p *prober) flag(name string) string {
-	if p.cfg.Name != "" {
-		return "--" + p.cfg.Name + "-" + name
-	}
-	return "--" + name
-}
+// flag names a setting the way the user changes it (Config.Flag).
+func (p *prober) flag(name string) string { return p.cfg.flag(name) }
 
 func (p *prober) run(login bool) {
 	if !p.settings(login) || !p.resolve() || !p.connect() {

@@ -23,8 +23,13 @@ type Unsealer interface {
 
 func (e *Endpoint) config(name string) *imapconn.Config {
 	return &imapconn.Config{Name: name, Host: e.Server, Port: e.Port, Security: e.Security, CAFile: e.CAFile,
-		InsecureSkipVerify: e.InsecureSkipVerify, Auth: imapconn.AuthLogin}
+		InsecureSkipVerify: e.InsecureSkipVerify, Auth: imapconn.AuthLogin, Flag: e.setting}
 }
+
+// setting is how the hints of a stored endpoint's connections name one of
+// its settings: by the command that changes it ("endpoint set old-imap
+// --security").
+func (e *Endpoint) setting(name string) string { return "endpoint set " + e.Name + " --" + name }
 
 // SourceConfig is how to log in to the user's source mailbox: the migration
 // file's UserName as written (it may be an admin form), with LOGIN, or SASL
@@ -78,7 +83,7 @@ func (c *Claim) TargetConfig(ctx context.Context, box Unsealer) (*imapconn.Confi
 		}
 		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthXOAUTH2, email, sensitive.String(token)
 	default:
-		return nil, fmt.Errorf("endpoint %s is not a target endpoint: it has no --mailbox-access", c.Target.Name)
+		return nil, fmt.Errorf("endpoint %s is not a target endpoint: it does not say how to open a mailbox (%s)", c.Target.Name, c.Target.setting("mailbox-access"))
 	}
 	return cfg, nil
 }

@@ -17,7 +17,7 @@ func (e *Endpoint) CleartextWarning(role string) string {
 		who = role + " " + who
 	}
 	return imapconn.CleartextWarning(e.Security, who, net.JoinHostPort(e.Server, strconv.Itoa(e.Port)),
-		"endpoint set "+e.Name+" --security")
+		e.setting("security"))
 }
 
 // CleartextWarnings are the warnings for the endpoints that send passwords

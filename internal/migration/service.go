@@ -1,11 +1,14 @@
 package migration
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,15 +44,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// ValidationError is bad input, with what to fix.
-type ValidationError struct{ Msg string }
-
-func (e *ValidationError) Error() string { return e.Msg }
-
-func invalid(format string, args ...any) error {
-	return &ValidationError{Msg: fmt.Sprintf(format, args...)}
-}
-
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // EndpointParams are the settings of NewEndpoint and SetEndpoint.
@@ -60,13 +54,15 @@ type EndpointParams struct {
 	ChangePassword bool   // SetEndpoint: AdminPassword replaces the old one
 }
 
+// validate fills in the defaults and reports every bad setting.
 func (p *EndpointParams) validate() error {
 	e := &p.Endpoint
+	var bad problems
 	if !nameRE.MatchString(e.Name) {
-		return invalid("endpoint name %q: use letters, digits, '-' and '_' only (at most 64)", e.Name)
+		bad.add("Name", e.Name, "use letters, digits, '-' and '_' only (at most 64)")
 	}
 	if e.Server == "" {
-		return invalid("--server is required")
+		bad.add("Server", "", "required: the IMAP server's host name")
 	}
 	if e.Security == "" {
 		e.Security = imapconn.SecuritySSL
@@ -74,7 +70,7 @@ func (p *EndpointParams) validate() error {
 	switch e.Security {
 	case imapconn.SecurityNone, imapconn.SecuritySSL, imapconn.SecurityStartTLS:
 	default:
-		return invalid("--security %q: must be none, ssl (implicit TLS) or tls (STARTTLS)", e.Security)
+		bad.add("Security", string(e.Security), "must be none, ssl (implicit TLS) or tls (STARTTLS)")
 	}
 	if e.Port == 0 {
 		e.Port = 143
@@ -82,11 +78,14 @@ func (p *EndpointParams) validate() error {
 			e.Port = 993
 		}
 	}
+	if e.Port < 0 || e.Port > 65535 {
+		bad.add("Port", strconv.Itoa(e.Port), "must be between 1 and 65535 (993 for ssl, 143 for none and tls)")
+	}
 	if e.Auth == "" {
 		e.Auth = imapconn.AuthLogin
 	}
 	if e.Auth != imapconn.AuthLogin && e.Auth != imapconn.AuthPlain {
-		return invalid("--auth %q: must be login or plain", e.Auth)
+		bad.add("Auth", string(e.Auth), "must be login or plain")
 	}
 	if e.MasterSeparator == "" {
 		e.MasterSeparator = "*"
@@ -100,28 +99,30 @@ func (p *EndpointParams) validate() error {
 		e.MaxConcurrentIncrementalSyncs = min(DefaultMaxConcurrentIncrementalSyncs, e.MaxConcurrentMigrations)
 	}
 	if e.MaxConcurrentMigrations < 1 || e.MaxConcurrentMigrations > MaxConcurrentLimit {
-		return invalid("--max-concurrent-migrations %d: must be between 1 and %d", e.MaxConcurrentMigrations, MaxConcurrentLimit)
-	}
-	if e.MaxConcurrentIncrementalSyncs < 1 || e.MaxConcurrentIncrementalSyncs > e.MaxConcurrentMigrations {
-		return invalid("--max-concurrent-incremental-syncs %d: must be between 1 and --max-concurrent-migrations (%d)",
-			e.MaxConcurrentIncrementalSyncs, e.MaxConcurrentMigrations)
+		bad.add("MaxConcurrentMigrations", strconv.Itoa(e.MaxConcurrentMigrations), "must be between 1 and %d", MaxConcurrentLimit)
+	} else if e.MaxConcurrentIncrementalSyncs < 1 || e.MaxConcurrentIncrementalSyncs > e.MaxConcurrentMigrations {
+		bad.add("MaxConcurrentIncrementalSyncs", strconv.Itoa(e.MaxConcurrentIncrementalSyncs),
+			"must be between 1 and the most concurrent migrations (%d)", e.MaxConcurrentMigrations)
 	}
 	switch e.MailboxAccess {
 	case "":
 	case AccessMaster, AccessAuthzid:
-		if e.AdminUser == "" || (p.AdminPassword == "" && e.AdminPassword == "") {
-			return invalid("--mailbox-access %s needs --admin-user and --admin-password-file", e.MailboxAccess)
+		if e.AdminUser == "" {
+			bad.add("AdminUser", "", "required with mailbox access %s: the admin (master) user", e.MailboxAccess)
+		}
+		if p.AdminPassword == "" && e.AdminPassword == "" {
+			bad.add("AdminPassword", "", "required with mailbox access %s: the admin user's password", e.MailboxAccess)
 		}
 	case AccessPerUser:
 		// The migration file's TargetUserName/TargetPassword columns say.
 	case AccessXOAUTH2:
 		if e.TokenCommand == "" {
-			return invalid("--mailbox-access xoauth2 needs --token-command")
+			bad.add("TokenCommand", "", "required with mailbox access xoauth2: a command that prints a bearer token for an address")
 		}
 	default:
-		return invalid("--mailbox-access %q: must be master, authzid, per-user or xoauth2", e.MailboxAccess)
+		bad.add("MailboxAccess", string(e.MailboxAccess), "must be master, authzid, per-user or xoauth2")
 	}
-	return nil
+	return bad.err()
 }
 
 // NewEndpoint tests the connection (unless SkipVerify) and saves the
@@ -146,7 +147,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 	}
 	if err := s.Store.PutEndpoint(ctx, &e, true); err != nil {
 		if errors.Is(err, ErrExists) {
-			return nil, invalid("endpoint %s already exists: change it with 'endpoint set' or choose another name", e.Name)
+			return nil, ValidationErrors{{Field: "Name", Value: e.Name, Fix: "an endpoint of this name exists already: choose another name, or change that endpoint"}}
 		}
 		return nil, err
 	}
@@ -157,6 +158,9 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 // it has one.
 func (s *Service) probeConfig(p *EndpointParams) *imapconn.Config {
 	cfg := p.Endpoint.config("endpoint " + p.Name)
+	// Nothing is saved yet: the hints name the settings being given
+	// (--security), not the command that changes a saved endpoint.
+	cfg.Flag = func(name string) string { return "--" + name }
 	if p.AdminUser != "" && p.AdminPassword != "" && p.MailboxAccess == AccessAuthzid {
 		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthPlain, p.AdminUser, sensitive.String(p.AdminPassword)
 	}
@@ -247,48 +251,68 @@ type BatchParams struct {
 // NewBatch validates everything (name, endpoints, the whole migration file,
 // exclusions, addresses already migrating elsewhere) and then creates the
 // batch (Created) and its users (Queued) in one transaction. On any
-// problem nothing is created.
+// problem nothing is created, and the error holds every problem found:
+// the settings' as ValidationErrors, the migration file's rows as a
+// *csvfile.ProblemsError (errors.As finds each).
 func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile.File, error) {
+	var bad problems
 	if !nameRE.MatchString(p.Name) {
-		return nil, nil, invalid("batch name %q: use letters, digits, '-' and '_' only (at most 64)", p.Name)
+		bad.add("Name", p.Name, "use letters, digits, '-' and '_' only (at most 64)")
 	}
-	src, err := s.Store.Endpoint(ctx, p.Source)
-	if err != nil {
-		return nil, nil, s.notFound("source endpoint", p.Source, err)
-	}
-	tgt, err := s.Store.Endpoint(ctx, p.Target)
-	if err != nil {
-		return nil, nil, s.notFound("target endpoint", p.Target, err)
-	}
-	if tgt.MailboxAccess == "" {
-		return nil, nil, invalid("endpoint %s cannot be a target: it does not say how to open a mailbox (endpoint set %s --mailbox-access master|authzid|xoauth2 …)", tgt.Name, tgt.Name)
-	}
-	for _, x := range p.ExcludeFolders {
-		if err := folders.ValidateExclude(x); err != nil {
-			return nil, nil, invalid("--exclude-folder %q: %v", x, err)
+	endpoint := func(field, name string) (*Endpoint, error) {
+		if name == "" {
+			bad.add(field, "", "required: the name of an endpoint")
+			return nil, nil
 		}
+		e, err := s.Store.Endpoint(ctx, name)
+		if errors.Is(err, ErrNotFound) {
+			bad.add(field, name, "no endpoint has this name: create it first, or check the name")
+			return nil, nil
+		}
+		return e, err
 	}
+	src, err := endpoint("Source", p.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	tgt, err := endpoint("Target", p.Target)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tgt != nil && tgt.MailboxAccess == "" {
+		bad.add("Target", tgt.Name, "this endpoint cannot be a target: it does not say how to open a mailbox; give it a mailbox access (master, authzid, per-user or xoauth2), or choose another target endpoint")
+	}
+	badExcludes(&bad, p.ExcludeFolders)
 	if p.IncrementalInterval == 0 {
 		p.IncrementalInterval = DefaultIncrementalInterval
 	}
 	if p.IncrementalInterval < time.Second {
-		return nil, nil, invalid("--incremental-interval %v: at least 1s", p.IncrementalInterval)
+		bad.add("IncrementalInterval", p.IncrementalInterval.String(), "must be at least 1s")
 	}
 	opts := p.CSVOptions
-	if opts.MasterSeparator == "" {
+	if opts.MasterSeparator == "" && src != nil {
 		opts.MasterSeparator = src.MasterSeparator
 	}
-	file, err := csvfile.Parse(p.CSV, opts)
-	if err != nil {
-		return nil, nil, err
+	var file *csvfile.File
+	var fileErr error
+	if p.CSV == nil {
+		bad.add("CSV", "", "required: the migration file")
+	} else if err := opts.Validate(); err != nil {
+		bad.add("CSVOptions", "", "%v", err)
+	} else if file, err = csvfile.Parse(p.CSV, opts); err != nil {
+		var pe *csvfile.ProblemsError
+		if !errors.As(err, &pe) {
+			return nil, nil, err
+		}
+		fileErr = pe
+	} else if tgt != nil && tgt.MailboxAccess == AccessPerUser {
+		fileErr = perUserProblems(tgt, file)
+	}
+	if err := join(bad.err(), fileErr); err != nil {
+		return nil, file, err
 	}
 	users := make([]User, 0, len(file.Rows))
-	var missing []string
 	for _, r := range file.Rows {
-		if tgt.MailboxAccess == AccessPerUser && r.TargetUserName == "" {
-			missing = append(missing, fmt.Sprint(r.Number))
-			continue
-		}
 		sealed, err := s.Box.Seal(r.Password.Reveal(), userPasswordPlace(p.Name, r.EmailAddress))
 		if err != nil {
 			return nil, nil, err
@@ -304,30 +328,15 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		}
 		users = append(users, u)
 	}
-	if len(missing) > 0 {
-		if len(missing) > 20 {
-			missing = append(missing[:20], "…")
-		}
-		return nil, file, invalid("target endpoint %s opens mailboxes per user, but rows %s have no TargetUserName/TargetPassword: fill those columns, or use a target endpoint with master or authzid access",
-			tgt.Name, strings.Join(missing, ", "))
-	}
 	b := &Batch{Name: p.Name, SourceEndpoint: src.Name, TargetEndpoint: tgt.Name, Intent: IntentCreated, ExcludeFolders: p.ExcludeFolders,
 		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now()}
 	if err := s.Store.CreateBatch(ctx, b, users); err != nil {
 		var ce *ConflictError
 		switch {
 		case errors.As(err, &ce):
-			var lines []string
-			for i, e := range ce.Emails {
-				lines = append(lines, fmt.Sprintf("%s is already in batch %s", e, ce.Batches[i]))
-				if i == 19 && len(ce.Emails) > 20 {
-					lines = append(lines, fmt.Sprintf("and %d more", len(ce.Emails)-20))
-					break
-				}
-			}
-			return nil, file, invalid("nothing was created: %s — complete or remove that batch, or take these rows out of the file", strings.Join(lines, "; "))
+			return nil, file, conflictProblems(ce, file)
 		case errors.Is(err, ErrExists):
-			return nil, file, invalid("batch %s already exists: choose another name", p.Name)
+			return nil, file, ValidationErrors{{Field: "Name", Value: p.Name, Fix: "a batch of this name exists already: choose another name"}}
 		}
 		return nil, file, err
 	}
@@ -338,6 +347,62 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 	}
 	got, err := s.Batch(ctx, p.Name)
 	return got, file, err
+}
+
+// badExcludes records the exclusion patterns that are not valid.
+func badExcludes(bad *problems, patterns []string) {
+	for _, x := range patterns {
+		if err := folders.ValidateExclude(x); err != nil {
+			// The pattern is the problem's Value already.
+			bad.add("ExcludeFolders", x, "%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("exclude folder %q: ", x)))
+		}
+	}
+}
+
+// maxRowProblems is how many rows problems found after parsing (per-user
+// columns, conflicts) list; the rest are counted.
+const maxRowProblems = 20
+
+// perUserProblems are the rows a per-user target cannot open: those
+// without TargetUserName (csvfile makes TargetPassword go with it).
+func perUserProblems(tgt *Endpoint, file *csvfile.File) error {
+	pe := &csvfile.ProblemsError{Notices: file.Notices, Warnings: file.Warnings}
+	for _, r := range file.Rows {
+		if r.TargetUserName != "" {
+			continue
+		}
+		if len(pe.Problems) == maxRowProblems {
+			pe.Omitted++
+			continue
+		}
+		pe.Problems = append(pe.Problems, csvfile.Problem{Row: r.Number, Column: "TargetUserName",
+			Message: fmt.Sprintf("empty, but target endpoint %s opens mailboxes per user", tgt.Name),
+			Fix:     "fill the TargetUserName and TargetPassword columns, or use a target endpoint with master or authzid access"})
+	}
+	if pe.Total() == 0 {
+		return nil
+	}
+	return pe
+}
+
+// conflictProblems are the rows whose address is already in another batch.
+func conflictProblems(ce *ConflictError, file *csvfile.File) error {
+	rowOf := make(map[string]int, len(file.Rows))
+	for _, r := range file.Rows {
+		rowOf[strings.ToLower(r.EmailAddress)] = r.Number
+	}
+	pe := &csvfile.ProblemsError{Notices: file.Notices, Warnings: file.Warnings}
+	for i, email := range ce.Emails {
+		if len(pe.Problems) == maxRowProblems {
+			pe.Omitted = len(ce.Emails) - maxRowProblems
+			break
+		}
+		pe.Problems = append(pe.Problems, csvfile.Problem{Row: rowOf[strings.ToLower(email)], Column: "EmailAddress",
+			Message: fmt.Sprintf("%s is already in batch %s", email, ce.Batches[i]),
+			Fix:     "complete or remove that batch, or take this row out of the file"})
+	}
+	slices.SortStableFunc(pe.Problems, func(a, b csvfile.Problem) int { return cmp.Compare(a.Row, b.Row) })
+	return pe
 }
 
 // BatchSettings are what SetBatch may change; nil fields stay as they are.
@@ -358,19 +423,19 @@ func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) 
 	if b.Status != BatchCreated {
 		return nil, invalid("batch %s is %s: its settings can be changed only before it is started", name, b.Status)
 	}
+	var bad problems
 	if set.ExcludeFolders != nil {
-		for _, x := range *set.ExcludeFolders {
-			if err := folders.ValidateExclude(x); err != nil {
-				return nil, invalid("--exclude-folder %q: %v", x, err)
-			}
-		}
+		badExcludes(&bad, *set.ExcludeFolders)
 		b.ExcludeFolders = *set.ExcludeFolders
 	}
 	if set.IncrementalInterval != nil {
 		if *set.IncrementalInterval < time.Second {
-			return nil, invalid("--incremental-interval %v: at least 1s", *set.IncrementalInterval)
+			bad.add("IncrementalInterval", set.IncrementalInterval.String(), "must be at least 1s")
 		}
 		b.IncrementalInterval = *set.IncrementalInterval
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
 	}
 	if set.MaxMessageSize != nil {
 		b.MaxMessageSize = *set.MaxMessageSize
