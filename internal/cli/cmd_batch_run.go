@@ -33,7 +33,7 @@ EXIT STATUS
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := openApp(ctx, g)
+			a, err := openApp(ctx, g, true)
 			if err != nil {
 				return err
 			}

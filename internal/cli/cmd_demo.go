@@ -107,7 +107,7 @@ func runDemo(ctx context.Context, g *globalOptions, nUsers int, keepDir bool) er
 		fmt.Fprintf(out, "     %s\n", strings.Replace(line, adminPW, "********", 1))
 	}
 
-	a, err := openApp(ctx, g)
+	a, err := openApp(ctx, g, false)
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,9 @@ func (f *endpointFlags) params(name string) (migration.EndpointParams, error) {
 func newEndpointNewCommand(g *globalOptions) *cobra.Command {
 	f := &endpointFlags{}
 	cmd := &cobra.Command{
-		Use:   "new NAME --server HOST [flags]",
-		Short: "Create a migration endpoint (New-MigrationEndpoint); tests the connection first",
+		Use:         "new NAME --server HOST [flags]",
+		Annotations: map[string]string{createsDatabase: ""},
+		Short:       "Create a migration endpoint (New-MigrationEndpoint); tests the connection first",
 		Long: `Create a migration endpoint. The connection is tested before anything is
 saved (--skip-verify-connection saves it anyway). A source endpoint needs only
 the server; a target endpoint also says how to open a mailbox named by a

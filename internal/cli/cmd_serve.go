@@ -2,65 +2,76 @@ package cli
 
 import (
 	"fmt"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/scheduler"
+	"github.com/imapmigrate/imapmigrate/internal/server"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
 
 func init() {
 	subcommands = append(subcommands, func(g *globalOptions) *cobra.Command { return newServeCommand(g, "serve") },
-		func(g *globalOptions) *cobra.Command { return newServeCommand(g, "worker") })
+		newWorkerCommand)
 }
 
 // workerOptions tune the scheduler of serve, worker and batch run.
 type workerOptions struct {
+	name            string
 	workers         int
 	leaseTTL        time.Duration
 	poll            time.Duration
+	progress        time.Duration
 	parallelFolders int
 	retryBase       time.Duration
 }
 
 func (w *workerOptions) addFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
+	fs.StringVar(&w.name, "name", "", "this worker's name, unique among the workers of the database (default host/pid)")
 	fs.IntVar(&w.workers, "workers", 8, "mailboxes synced at once by this process (endpoint limits apply across all processes)")
 	fs.DurationVar(&w.leaseTTL, "lease-ttl", 60*time.Second, "how long a claimed user stays ours without a heartbeat")
 	fs.DurationVar(&w.poll, "poll", 2*time.Second, "how often idle workers look for due work")
+	fs.DurationVar(&w.progress, "progress-interval", 5*time.Second, "how often a pass's progress is written for every process to see")
 	fs.IntVar(&w.parallelFolders, "parallel-folders", 2, "folders of one mailbox copied at once")
 	fs.DurationVar(&w.retryBase, "retry-base", 30*time.Second, "first wait before retrying a user whose server failed transiently")
 }
 
 func (w *workerOptions) scheduler(a *app, batch string, onEvent func(string, syncer.Event)) *scheduler.Scheduler {
-	runner := &scheduler.SyncRunner{States: a.store, Box: a.box, Log: a.log, OnEvent: onEvent, RetryBase: w.retryBase,
-		Options: syncer.Options{ParallelFolders: w.parallelFolders, Retry: syncer.Retry{Base: time.Second}}}
-	return &scheduler.Scheduler{Store: a.store, Run: runner.Run, Owner: ownerID(), Workers: w.workers, LeaseTTL: w.leaseTTL,
-		Poll: w.poll, Log: a.log, Batch: batch}
+	return a.Scheduler(server.WorkerOptions{Name: w.name, Workers: w.workers, LeaseTTL: w.leaseTTL, Poll: w.poll, Progress: w.progress,
+		ParallelFolders: w.parallelFolders, RetryBase: w.retryBase, Version: version()}, batch, onEvent)
 }
 
 func newServeCommand(g *globalOptions, name string) *cobra.Command {
 	w := &workerOptions{}
 	short := "Run the migration service: scheduler and workers (the REST API and dashboard will join it)"
 	if name == "worker" {
-		short = "Run scheduler and workers only, alongside other processes sharing the database"
+		short = "Run a worker: claim and sync due users, alongside other workers sharing the database"
 	}
 	cmd := &cobra.Command{
-		Use:   name,
-		Short: short,
+		Use:         name,
+		Short:       short,
+		Annotations: map[string]string{createsDatabase: ""},
 		Long: short + `.
 
 Workers claim due migration users with a lease through the database, never
 more per endpoint than its MaxConcurrentMigrations (initial syncs) and
 MaxConcurrentIncrementalSyncs (incremental syncs) across all processes, and
-re-sync each Synced user after its batch's incremental interval. SIGINT or
-SIGTERM stops gracefully: passes under way commit their state and their
-users are released for another worker.`,
+re-sync each Synced user after its batch's incremental interval. With
+PostgreSQL (--db postgres://…) any number of worker processes on any number
+of machines share the work. SIGINT or SIGTERM stops gracefully: no new
+user is claimed, passes under way commit their state and their users are
+released for another worker.`,
 		Args: cobra.NoArgs,
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			s := w.scheduler(a, "", nil)
-			a.log.Info(name+" starting", "owner", s.Owner, "workers", w.workers)
+			if s.Owner == "" {
+				s.Owner = scheduler.DefaultName()
+			}
+			a.log.Info(name+" starting", "database", a.Database, "worker", s.Owner, "workers", w.workers)
 			warnings, err := a.svc.CleartextWarnings(cmd.Context(), "")
 			if err != nil {
 				return withExit(ExitUsage, err)
@@ -78,4 +89,48 @@ users are released for another worker.`,
 	}
 	w.addFlags(cmd)
 	return cmd
+}
+
+func newWorkerCommand(g *globalOptions) *cobra.Command {
+	cmd := newServeCommand(g, "worker")
+	cmd.Use = "worker [list]"
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the live workers of the database (seen in the last minute)",
+		Args:  cobra.NoArgs,
+		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
+			ws, err := a.svc.Workers(cmd.Context())
+			if err != nil {
+				return serviceError(err)
+			}
+			if g.output == "json" {
+				if ws == nil {
+					ws = []migration.Worker{}
+				}
+				return printJSON(g.stdout, ws)
+			}
+			if len(ws) == 0 {
+				fmt.Fprintln(g.stdout, noWorkerHint)
+				return nil
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tHOST\tPID\tWORKERS\tACTIVE\tSTARTED\tLAST SEEN\tVERSION")
+			for _, w := range ws {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", w.Name, w.Host, w.PID, w.Slots, w.Busy, when(w.Started), when(w.Seen), w.Version)
+			}
+			return tw.Flush()
+		}),
+	})
+	return cmd
+}
+
+const noWorkerHint = "No worker is running: start `imapmigrate serve` or `imapmigrate worker` (on any machine sharing this database) to sync."
+
+// version is the short version recorded with a worker.
+func version() string {
+	v := versionOf(buildInfo())
+	if v.Revision != "" {
+		return v.Version + " " + v.Revision[:min(12, len(v.Revision))]
+	}
+	return v.Version
 }

@@ -238,12 +238,12 @@ func runSync(ctx context.Context, g *globalOptions, o *syncOptions) error {
 		return withExit(ExitUsage, err)
 	}
 	defer release()
-	st, err := store.Open(ctx, path)
+	st, err := store.OpenSQLite(ctx, path)
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}
 	defer st.Close()
-	mbox, err := st.Mailbox(ctx, key)
+	mbox, err := st.State(ctx, key)
 	if err != nil {
 		return withExit(ExitUsage, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -65,7 +66,11 @@ func NewRootCommand(g *globalOptions) *cobra.Command {
 	}
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version and exit")
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.dataDir, "data-dir", "./imapmigrate-data", "directory for the database, state files and the secret key")
+	dataDir := "./imapmigrate-data"
+	if v := os.Getenv("IMAPMIGRATE_DATA_DIR"); v != "" {
+		dataDir = v
+	}
+	pf.StringVar(&g.dataDir, "data-dir", dataDir, "directory for the database, state files and the secret key (env IMAPMIGRATE_DATA_DIR)")
 	pf.StringVar(&g.db, "db", "", "database (default: imapmigrate.db in --data-dir; env IMAPMIGRATE_DB)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: error, warn, info, debug, trace (protocol, secrets redacted)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")

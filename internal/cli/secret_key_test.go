@@ -85,7 +85,8 @@ func TestSecretKeyMustMatchTheDatabase(t *testing.T) {
 // A new, empty database creates its key.
 func TestSecretKeyCreatedForNewDatabase(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if code, out, errOut := run(t, []string{"endpoint", "get", "--data-dir", dir}, map[string]string{secret.EnvKey: ""}); code != 0 {
+	if code, out, errOut := run(t, []string{"endpoint", "new", "old", "--server", "imap.example", "--skip-verify-connection", "--data-dir", dir},
+		map[string]string{secret.EnvKey: ""}); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	fi, err := os.Stat(filepath.Join(dir, secret.KeyFileName))
@@ -98,7 +99,8 @@ func TestSecretKeyCreatedForNewDatabase(t *testing.T) {
 func TestDataDirWithOddCharacters(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "data?_pragma=journal_mode(DELETE)#x 100%")
-	if code, out, errOut := run(t, []string{"endpoint", "get", "--data-dir", dir}, map[string]string{secret.EnvKey: ""}); code != 0 {
+	if code, out, errOut := run(t, []string{"endpoint", "new", "old", "--server", "imap.example", "--skip-verify-connection", "--data-dir", dir},
+		map[string]string{secret.EnvKey: ""}); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 	for _, name := range []string{"imapmigrate.db", secret.KeyFileName} {
@@ -109,5 +111,24 @@ func TestDataDirWithOddCharacters(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(base); len(entries) != 1 {
 		t.Errorf("%s holds %d entries, want only the data directory", base, len(entries))
+	}
+}
+
+// A command that only reads or changes existing objects refuses a missing
+// database, says where it looked and how to name the right one, and
+// creates nothing (run from another directory, it used to start a new
+// empty database and key).
+func TestMissingDatabaseRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{{"endpoint", "get"}, {"batch", "get"}, {"user", "get"}, {"batch", "start", "B"}, {"worker", "list"},
+		{"batch", "new", "B", "--source", "a", "--target", "b", "--csv", "x.csv"}} {
+		code, out, errOut := run(t, append(args, "--data-dir", dir), map[string]string{secret.EnvKey: ""})
+		if code != ExitUsage || !strings.Contains(errOut, "no database at "+filepath.Join(dir, "imapmigrate.db")) ||
+			!strings.Contains(errOut, "--data-dir or IMAPMIGRATE_DATA_DIR") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s was created: %v", dir, err)
 	}
 }

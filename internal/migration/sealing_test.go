@@ -25,7 +25,7 @@ const (
 // the database file for tampering with it.
 type sealEnv struct {
 	svc *migration.Service
-	st  *store.Store
+	st  store.Store
 	raw *sql.DB
 }
 
@@ -33,7 +33,7 @@ func newSealEnv(t *testing.T) *sealEnv {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "imapmigrate.db")
-	st, err := store.Open(ctx, path)
+	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,12 @@ func BatchStatusOf(intent Intent, users []UserStatus) BatchStatus {
 		if any(UserQueued, UserSyncing, UserSynced, UserIncrementalSyncing, UserCompleting, UserStopping, UserStopped) {
 			return BatchCompleting
 		}
-		if any(UserFailed, UserIncrementalFailed, UserCompletedWithWarnings) {
+		if any(UserFailed, UserIncrementalFailed) {
 			return BatchCompletedWithErrors
+		}
+		if any(UserCompletedWithWarnings) {
+			// Only skipped items: the users are done, with a report to read.
+			return BatchCompletedWithWarnings
 		}
 		return BatchCompleted
 	}

@@ -21,7 +21,8 @@ func TestBatchStatusOf(t *testing.T) {
 		{IntentStopped, []UserStatus{UserStopped, UserSynced}, BatchStopped},
 		{IntentCompleting, []UserStatus{UserCompleted, UserIncrementalSyncing}, BatchCompleting},
 		{IntentCompleting, []UserStatus{UserCompleted, UserCompleted}, BatchCompleted},
-		{IntentCompleting, []UserStatus{UserCompleted, UserCompletedWithWarnings}, BatchCompletedWithErrors},
+		{IntentCompleting, []UserStatus{UserCompleted, UserCompletedWithWarnings}, BatchCompletedWithWarnings}, // only skipped items
+		{IntentCompleting, []UserStatus{UserCompletedWithWarnings, UserIncrementalFailed}, BatchCompletedWithErrors},
 		{IntentCompleting, []UserStatus{UserCompleted, UserFailed}, BatchCompletedWithErrors},
 		{IntentRemoving, []UserStatus{UserSynced}, BatchRemoving},
 		{IntentFailed, []UserStatus{UserQueued}, BatchFailed},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 )
 
 // Errors the store returns, for the Service to explain.
@@ -38,15 +40,42 @@ type Store interface {
 
 	Users(ctx context.Context, batch string, status UserStatus) ([]User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// AddUsers adds users to a batch (ErrNotFound; *ConflictError as
+	// CreateBatch); they start as Command decides for a new user.
+	AddUsers(ctx context.Context, batch string, users []User, now time.Time) error
+	// RemoveUser deletes a user with its sync state and sealed passwords.
+	RemoveUser(ctx context.Context, id int64) error
+	UpdateUser(ctx context.Context, id int64, u UserUpdate) error
+	FolderStats(ctx context.Context, userID int64) ([]FolderStat, error)
+	SkippedItems(ctx context.Context, userID int64) ([]SkippedItem, error)
 
 	// Scheduling (leases); see package scheduler.
 	Claim(ctx context.Context, owner, batch string, now time.Time, ttl time.Duration) (*Claim, error)
-	Heartbeat(ctx context.Context, userID int64, owner string, expiry time.Time) (Intent, error)
+	Heartbeat(ctx context.Context, userID int64, owner string, expiry time.Time, p Progress) (Intent, error)
 	Finish(ctx context.Context, userID int64, owner string, o Outcome) error
 	// ReleaseAll gives up every lease of owner (graceful shutdown).
 	ReleaseAll(ctx context.Context, owner string) error
 	// FinishRemovals deletes the removing batches that no one works on.
 	FinishRemovals(ctx context.Context) error
+
+	// Worker processes: PutWorker records one (or its latest sign of
+	// life), Workers lists those seen since, RemoveWorker forgets one
+	// (and those not seen since before).
+	PutWorker(ctx context.Context, w Worker) error
+	Workers(ctx context.Context, since time.Time) ([]Worker, error)
+	RemoveWorker(ctx context.Context, name string, before time.Time) error
+}
+
+// SkippedItem is one message not migrated, with why (Exchange's skipped
+// item details).
+type SkippedItem struct {
+	Folder  string    `json:"FolderName"`
+	UID     uint32    `json:"SourceUid"`
+	Date    time.Time `json:"DateReceived,omitzero"`
+	Subject string    `json:"Subject"`
+	Size    int64     `json:"MessageSize"`
+	Reason  string    `json:"Kind"`
+	Detail  string    `json:"Failure,omitempty"`
 }
 
 // Transition is a batch command applied to the batch and its users.
@@ -71,7 +100,7 @@ type Claim struct {
 	Batch  Batch
 	Source Endpoint
 	Target Endpoint
-	Kind   string // "initial", "incremental" or "final"
+	Kind   PassKind
 }
 
 // Outcome is what a pass did, recorded by Finish.
@@ -86,4 +115,57 @@ type Outcome struct {
 	NextDue   time.Time // zero: nothing due
 	Attempts  int
 	FirstSync bool
+}
+
+// Progress is what a pass has done so far, sent with its heartbeats.
+type Progress struct {
+	Items      int64  // messages copied (or found already there) in this pass
+	Bytes      int64  // bytes of those
+	ItemsTotal int64  // estimated messages to look at in this pass (from STATUS); 0: not known yet
+	Folder     string // the folder being synced
+	At         time.Time
+}
+
+// PassProgress is a pass under way, as the store shows it to any process.
+type PassProgress struct {
+	Kind        PassKind  `json:"Kind"`
+	Worker      string    `json:"Worker"`
+	Started     time.Time `json:"StartTime,omitzero"`
+	Items       int64     `json:"ItemsSyncedThisPass"`
+	Bytes       int64     `json:"BytesSyncedThisPass"`
+	ItemsTotal  int64     `json:"EstimatedItemsThisPass"`
+	Folder      string    `json:"CurrentFolder,omitempty"`
+	At          time.Time `json:"ProgressTime,omitzero"`
+	LeaseExpiry time.Time `json:"-"`
+}
+
+// UserUpdate is what UpdateUser changes; nil fields stay as they are.
+type UserUpdate struct {
+	Password       *sensitive.String // sealed
+	TargetPassword *sensitive.String // sealed
+	// Retry applies the batch's command again (a Failed user of a running
+	// batch is due at once).
+	Retry bool
+	Now   time.Time
+}
+
+// Worker is a process that runs passes (serve or worker).
+type Worker struct {
+	Name    string    `json:"Name"`
+	Host    string    `json:"Host"`
+	PID     int       `json:"ProcessId"`
+	Slots   int       `json:"Workers"`
+	Busy    int       `json:"ActivePasses"`
+	Version string    `json:"Version,omitempty"`
+	Started time.Time `json:"StartTime"`
+	Seen    time.Time `json:"LastSeenTime"`
+}
+
+// FolderStat is one folder of a migration user's sync state.
+type FolderStat struct {
+	Source   string    `json:"SourceFolder"`
+	Target   string    `json:"TargetFolder"`
+	Messages int       `json:"ItemsSynced"`
+	Skipped  int       `json:"ItemsSkipped"`
+	LastSync time.Time `json:"LastSyncedTime,omitzero"`
 }

@@ -74,18 +74,19 @@ const (
 type BatchStatus string
 
 const (
-	BatchCreated             BatchStatus = "Created"
-	BatchSyncing             BatchStatus = "Syncing"
-	BatchSynced              BatchStatus = "Synced"
-	BatchSyncedWithErrors    BatchStatus = "SyncedWithErrors"
-	BatchIncrementalSyncing  BatchStatus = "IncrementalSyncing"
-	BatchStopping            BatchStatus = "Stopping"
-	BatchStopped             BatchStatus = "Stopped"
-	BatchCompleting          BatchStatus = "Completing"
-	BatchCompleted           BatchStatus = "Completed"
-	BatchCompletedWithErrors BatchStatus = "CompletedWithErrors"
-	BatchRemoving            BatchStatus = "Removing"
-	BatchFailed              BatchStatus = "Failed"
+	BatchCreated               BatchStatus = "Created"
+	BatchSyncing               BatchStatus = "Syncing"
+	BatchSynced                BatchStatus = "Synced"
+	BatchSyncedWithErrors      BatchStatus = "SyncedWithErrors"
+	BatchIncrementalSyncing    BatchStatus = "IncrementalSyncing"
+	BatchStopping              BatchStatus = "Stopping"
+	BatchStopped               BatchStatus = "Stopped"
+	BatchCompleting            BatchStatus = "Completing"
+	BatchCompleted             BatchStatus = "Completed"
+	BatchCompletedWithErrors   BatchStatus = "CompletedWithErrors"
+	BatchCompletedWithWarnings BatchStatus = "CompletedWithWarnings"
+	BatchRemoving              BatchStatus = "Removing"
+	BatchFailed                BatchStatus = "Failed"
 )
 
 // UserStatus is what Get-MigrationUser shows.
@@ -149,4 +150,6 @@ type User struct {
 	LastSync     time.Time      `json:"last_sync_time,omitzero"`
 	NextSync     time.Time      `json:"next_sync_time,omitzero"`
 	Attempts     int            `json:"-"`
+	// Pass is the pass under way, nil when none is.
+	Pass *PassProgress `json:"pass,omitempty"`
 }

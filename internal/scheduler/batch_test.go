@@ -109,7 +109,7 @@ type env struct {
 	clock    *clock
 	src, tgt *testenv.Dovecot
 	proxy    *countingProxy
-	st       *store.Store
+	st       store.Store
 	svc      *migration.Service
 	users    []string
 
@@ -149,7 +149,7 @@ func newEnv(t *testing.T, nUsers, perUser int) *env {
 	}
 	ctx := context.Background()
 	var err error
-	e.st, err = store.Open(ctx, filepath.Join(t.TempDir(), "imapmigrate.db"))
+	e.st, err = store.Open(ctx, filepath.Join(t.TempDir(), "imapmigrate.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func (e *env) scheduler(batch string) *scheduler.Scheduler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := &scheduler.SyncRunner{States: e.st, Box: plainBox{}, Log: log, RetryBase: 20 * time.Millisecond, MaxAttempts: 2, Now: e.clock.Now,
 		Options: syncer.Options{Retry: syncer.Retry{Base: 10 * time.Millisecond, Attempts: 2}}}
-	run := func(ctx context.Context, c *migration.Claim) migration.Outcome {
+	run := func(ctx context.Context, c *migration.Claim, m *scheduler.Meter) migration.Outcome {
 		cur, peak := &e.running, &e.maxRunning
 		if c.Kind != "initial" {
 			cur, peak = &e.runningIncr, &e.maxRunningIncr
@@ -218,7 +218,7 @@ func (e *env) scheduler(batch string) *scheduler.Scheduler {
 				break
 			}
 		}
-		return r.Run(ctx, c)
+		return r.Run(ctx, c, m)
 	}
 	return &scheduler.Scheduler{Store: e.st, Run: run, Owner: "test-" + batch, Workers: 6, LeaseTTL: 10 * time.Second,
 		Poll: 20 * time.Millisecond, Log: log, Batch: batch, Now: e.clock.Now}

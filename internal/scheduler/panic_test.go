@@ -17,7 +17,7 @@ import (
 // goes on serving the others.
 func TestPanicFailsOneUser(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imapmigrate.db"))
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "imapmigrate.db"), store.Options{})
 	ok(t, err)
 	defer st.Close()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
@@ -30,7 +30,7 @@ func TestPanicFailsOneUser(t *testing.T) {
 	csv := "EmailAddress,UserName,Password\na@new.example,a,pw\nbad@new.example,bad,pw\nc@new.example,c,pw\n"
 	_, _, err = svc.NewBatch(ctx, migration.BatchParams{Name: "B", Source: "old", Target: "new", CSV: strings.NewReader(csv), AutoStart: true})
 	ok(t, err)
-	run := func(ctx context.Context, c *migration.Claim) migration.Outcome {
+	run := func(ctx context.Context, c *migration.Claim, m *scheduler.Meter) migration.Outcome {
 		if c.User.EmailAddress == "bad@new.example" {
 			var m map[string]int
 			m["boom"]++ // a nil map: a bug in a pass

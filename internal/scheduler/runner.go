@@ -40,8 +40,9 @@ type SyncRunner struct {
 	Now func() time.Time
 }
 
-// Run does one pass and turns its result into the user's next status.
-func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outcome {
+// Run does one pass and turns its result into the user's next status
+// (migration.EndPass decides).
+func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim, m *Meter) migration.Outcome {
 	now := time.Now()
 	if r.Now != nil {
 		now = r.Now()
@@ -49,12 +50,7 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outc
 	u := c.User
 	o := migration.Outcome{Copied: u.ItemsSynced, Skipped: copyMap(u.SkippedBy), Bytes: u.BytesSynced, Folders: u.Folders,
 		Attempts: u.Attempts, At: now}
-	initial := c.Kind == "initial"
-	waiting, failed := migration.UserSynced, migration.UserIncrementalFailed
-	if initial {
-		waiting, failed = migration.UserQueued, migration.UserFailed
-	}
-	res, err := r.sync(ctx, c)
+	res, err := r.sync(ctx, c, m)
 	if res != nil {
 		o.Copied += res.Copied + res.Matched
 		o.Bytes += res.Bytes
@@ -69,46 +65,22 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim) migration.Outc
 			err = folderErrors(res)
 		}
 	}
-	switch cause := context.Cause(ctx); {
-	case errors.Is(cause, ErrStopped):
-		o.Status = migration.UserStopped
-		return o
-	case errors.Is(cause, ErrRemoved):
-		o.Status = migration.UserRemoving
-		return o
-	case ctx.Err() != nil:
-		// The process is shutting down: due again at once, elsewhere.
-		o.Status, o.NextDue = waiting, now
-		return o
-	}
-	if err != nil {
-		o.Error = err.Error()
-		o.Attempts++
-		class := imapconn.ClassOf(err)
-		if class == imapconn.Transient && o.Attempts < r.maxAttempts() {
-			o.Status, o.NextDue = waiting, now.Add(r.backoff(o.Attempts, imapconn.SuggestedBackoff(err)))
-			return o
+	end := migration.PassEnd{Kind: c.Kind, Err: err, MaxAttempts: r.maxAttempts(), Interval: c.Batch.IncrementalInterval,
+		Warnings: sum(o.Skipped) - o.Skipped[string(syncer.SkipFiltered)]}
+	if ctx.Err() != nil {
+		end.Interrupted = context.Cause(ctx)
+		if end.Interrupted == nil || errors.Is(end.Interrupted, context.Canceled) {
+			end.Interrupted = context.Canceled
 		}
-		o.Status = failed
-		if !initial && c.Kind != "final" {
-			o.NextDue = now.Add(c.Batch.IncrementalInterval) // keep trying every interval
-		}
-		return o
 	}
-	o.Attempts, o.FirstSync = 0, true
-	switch c.Kind {
-	case "final":
-		o.Status = migration.UserCompleted
-		if sum(o.Skipped)-o.Skipped[string(syncer.SkipFiltered)] > 0 {
-			o.Status = migration.UserCompletedWithWarnings
-		}
-	default:
-		o.Status, o.NextDue = migration.UserSynced, now.Add(c.Batch.IncrementalInterval)
+	if err != nil && imapconn.ClassOf(err) == imapconn.Transient {
+		end.Transient = true
+		end.RetryAt = now.Add(r.backoff(o.Attempts+1, imapconn.SuggestedBackoff(err)))
 	}
-	return o
+	return migration.EndPass(end, o)
 }
 
-func (r *SyncRunner) sync(ctx context.Context, c *migration.Claim) (*syncer.Result, error) {
+func (r *SyncRunner) sync(ctx context.Context, c *migration.Claim, m *Meter) (*syncer.Result, error) {
 	src, err := c.SourceConfig(r.Box)
 	if err != nil {
 		return nil, err
@@ -141,9 +113,14 @@ func (r *SyncRunner) sync(ctx context.Context, c *migration.Claim) (*syncer.Resu
 		opts.Retry.Attempts = 3 // then the scheduler backs off without holding the slot
 	}
 	s := &syncer.Syncer{Source: srcConns, Target: tgtConns, State: state, Options: opts, Log: log}
-	if r.OnEvent != nil {
-		email := c.User.EmailAddress
-		s.OnEvent = func(e syncer.Event) { r.OnEvent(email, e) }
+	email := c.User.EmailAddress
+	s.OnEvent = func(e syncer.Event) {
+		if m != nil {
+			m.Event(e)
+		}
+		if r.OnEvent != nil {
+			r.OnEvent(email, e)
+		}
 	}
 	return s.Run(ctx)
 }

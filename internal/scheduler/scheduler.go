@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/migration"
@@ -22,32 +24,41 @@ import (
 // LeaseStore is the part of the store the scheduler uses.
 type LeaseStore interface {
 	Claim(ctx context.Context, owner, batch string, now time.Time, ttl time.Duration) (*migration.Claim, error)
-	Heartbeat(ctx context.Context, userID int64, owner string, expiry time.Time) (migration.Intent, error)
+	Heartbeat(ctx context.Context, userID int64, owner string, expiry time.Time, p migration.Progress) (migration.Intent, error)
 	Finish(ctx context.Context, userID int64, owner string, o migration.Outcome) error
 	ReleaseAll(ctx context.Context, owner string) error
 	FinishRemovals(ctx context.Context) error
+	PutWorker(ctx context.Context, w migration.Worker) error
+	RemoveWorker(ctx context.Context, name string, before time.Time) error
 }
 
-// Runner does one pass for a claimed user and says what happened. ctx is
-// cancelled when the batch is stopped or removed, or the scheduler stops:
-// the runner must then return promptly with its state committed.
-type Runner func(ctx context.Context, c *migration.Claim) migration.Outcome
+// Runner does one pass for a claimed user and says what happened, telling
+// the meter its progress as it goes. ctx is cancelled when the batch is
+// stopped or removed, or the scheduler stops: the runner must then return
+// promptly with its state committed.
+type Runner func(ctx context.Context, c *migration.Claim, m *Meter) migration.Outcome
 
 // Scheduler claims and runs due work.
 type Scheduler struct {
 	Store    LeaseStore
 	Run      Runner
-	Owner    string        // unique per process: host/pid/random
+	Owner    string        // this worker's name, unique among workers: host/pid by default
 	Workers  int           // passes at once in this process (default 4)
-	LeaseTTL time.Duration // default 60s; heartbeats every TTL/3
+	LeaseTTL time.Duration // default 60s; heartbeats every TTL/3 at most
 	Poll     time.Duration // how often idle workers look for work (default 2s)
-	Log      *slog.Logger
+	// Progress is how often a pass's progress reaches the store (with a
+	// heartbeat), for every process to see (default 5s).
+	Progress time.Duration
+	// Version is recorded with the worker (worker list).
+	Version string
+	Log     *slog.Logger
 	// Batch, when set, limits claims to users of this batch (batch run).
 	Batch string
 	// Now is the clock (tests).
 	Now func() time.Time
 
 	wake chan struct{}
+	busy atomic.Int32
 }
 
 func (s *Scheduler) defaults() {
@@ -66,13 +77,59 @@ func (s *Scheduler) defaults() {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Progress <= 0 {
+		s.Progress = 5 * time.Second
+	}
+	if s.Owner == "" {
+		s.Owner = DefaultName()
+	}
 	s.wake = make(chan struct{}, s.Workers)
+}
+
+// DefaultName names a worker by its host and process: "host/pid".
+func DefaultName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// register records this worker, and then its sign of life every
+// migration.WorkerSeenEvery, until ctx is done; then it is forgotten.
+func (s *Scheduler) register(ctx context.Context) (stop func()) {
+	host, _ := os.Hostname()
+	w := migration.Worker{Name: s.Owner, Host: host, PID: os.Getpid(), Slots: s.Workers, Version: s.Version, Started: s.Now(), Seen: s.Now()}
+	if err := s.Store.PutWorker(ctx, w); err != nil {
+		s.Log.Warn("record worker", "err", err)
+	}
+	regCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(migration.WorkerSeenEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-regCtx.Done():
+				return
+			case <-t.C:
+				w.Seen, w.Busy = s.Now(), int(s.busy.Load())
+				if err := s.Store.PutWorker(regCtx, w); err != nil && regCtx.Err() == nil {
+					s.Log.Warn("record worker", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		s.Store.RemoveWorker(context.WithoutCancel(ctx), s.Owner, s.Now().Add(-24*time.Hour))
+	}
 }
 
 // Serve runs workers until ctx is done, then releases its leases. Passes
 // under way are cancelled and commit what they did.
 func (s *Scheduler) Serve(ctx context.Context) error {
 	s.defaults()
+	defer s.register(ctx)()
 	var wg sync.WaitGroup
 	for i := 0; i < s.Workers; i++ {
 		wg.Add(1)
@@ -89,6 +146,7 @@ func (s *Scheduler) Serve(ctx context.Context) error {
 // idle() reports true (nothing due, nothing leased): `batch run`.
 func (s *Scheduler) Drain(ctx context.Context, idle func() bool) error {
 	s.defaults()
+	defer s.register(ctx)()
 	var wg sync.WaitGroup
 	for i := 0; i < s.Workers; i++ {
 		wg.Add(1)
@@ -113,7 +171,9 @@ func (s *Scheduler) worker(ctx context.Context, done func() bool) {
 			s.Log.Error("claim work", "err", err)
 		}
 		if c != nil {
+			s.busy.Add(1)
 			s.pass(ctx, c)
+			s.busy.Add(-1)
 			s.nudge()
 			continue
 		}
@@ -141,17 +201,18 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 	log := s.Log.With("batch", c.Batch.Name, "user", c.User.EmailAddress, "kind", c.Kind)
 	passCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	meter := &Meter{}
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		t := time.NewTicker(s.LeaseTTL / 3)
+		t := time.NewTicker(min(s.LeaseTTL/3, s.Progress))
 		defer t.Stop()
 		for {
 			select {
 			case <-passCtx.Done():
 				return
 			case <-t.C:
-				intent, err := s.Store.Heartbeat(context.WithoutCancel(ctx), c.User.ID, s.Owner, s.Now().Add(s.LeaseTTL))
+				intent, err := s.Store.Heartbeat(context.WithoutCancel(ctx), c.User.ID, s.Owner, s.Now().Add(s.LeaseTTL), meter.Progress(s.Now()))
 				switch {
 				case errors.Is(err, migration.ErrNotFound):
 					cancel(errLeaseLost)
@@ -159,17 +220,17 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 				case err != nil:
 					log.Warn("heartbeat", "err", err)
 				case intent == migration.IntentStopped:
-					cancel(ErrStopped)
+					cancel(migration.ErrStopped)
 					return
 				case intent == migration.IntentRemoving:
-					cancel(ErrRemoved)
+					cancel(migration.ErrRemoved)
 					return
 				}
 			}
 		}
 	}()
 	log.Info("pass starting")
-	o := s.runContained(passCtx, c, log)
+	o := s.runContained(passCtx, c, meter, log)
 	cancel(nil)
 	<-hbDone
 	if errors.Is(context.Cause(passCtx), errLeaseLost) {
@@ -180,12 +241,16 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 		log.Error("record outcome", "err", err)
 		return
 	}
-	log.Info("pass done", "status", o.Status, "copied", o.Copied, "error", o.Error)
+	if o.Error != "" {
+		log.Warn("pass failed", "status", o.Status, "attempts", o.Attempts, "next", o.NextDue, "error", o.Error)
+		return
+	}
+	log.Info("pass done", "status", o.Status, "copied", o.Copied)
 }
 
 // runContained runs a pass, and turns a panic in it into a failure of that
 // user alone: the process and every other pass go on.
-func (s *Scheduler) runContained(ctx context.Context, c *migration.Claim, log *slog.Logger) (o migration.Outcome) {
+func (s *Scheduler) runContained(ctx context.Context, c *migration.Claim, m *Meter, log *slog.Logger) (o migration.Outcome) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -193,22 +258,15 @@ func (s *Scheduler) runContained(ctx context.Context, c *migration.Claim, log *s
 		}
 		log.Error("internal error in a pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		u := c.User
-		now := s.Now()
-		o = migration.Outcome{Status: migration.UserIncrementalFailed, Error: fmt.Sprintf("internal error: panic: %v", v),
-			Copied: u.ItemsSynced, Skipped: u.SkippedBy, Bytes: u.BytesSynced, Folders: u.Folders, Attempts: u.Attempts + 1, At: now}
-		switch c.Kind {
-		case "initial":
-			o.Status = migration.UserFailed
-		case "incremental":
-			o.NextDue = now.Add(c.Batch.IncrementalInterval)
-		}
+		o = migration.Outcome{Copied: u.ItemsSynced, Skipped: u.SkippedBy, Bytes: u.BytesSynced, Folders: u.Folders, Attempts: u.Attempts, At: s.Now()}
+		o = migration.EndPass(migration.PassEnd{Kind: c.Kind, Err: fmt.Errorf("internal error: panic: %v", v), Interval: c.Batch.IncrementalInterval}, o)
 	}()
-	return s.Run(ctx, c)
+	return s.Run(ctx, c, m)
 }
 
 // Causes of a pass's cancellation, for the Runner to tell apart.
 var (
-	ErrStopped   = errors.New("batch stopped")
-	ErrRemoved   = errors.New("batch removed")
+	ErrStopped   = migration.ErrStopped
+	ErrRemoved   = migration.ErrRemoved
 	errLeaseLost = errors.New("lease lost")
 )

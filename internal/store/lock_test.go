@@ -1,13 +1,11 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -36,28 +34,3 @@ func TestLockFile(t *testing.T) {
 
 // Two processes opening the same new database at once both get a
 // migrated database (each Store has its own connection, as a process has).
-func TestOpenConcurrently(t *testing.T) {
-	for i := 0; i < 5; i++ {
-		path := filepath.Join(t.TempDir(), "state.db")
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for j := range errs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s, err := Open(context.Background(), path)
-				if err == nil {
-					_, err = s.Mailbox(context.Background(), "k")
-					s.Close()
-				}
-				errs[j] = err
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent first open: %v", err)
-			}
-		}
-	}
-}

@@ -2,136 +2,111 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
+	"regexp"
 	"strings"
-	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/secret"
+	"github.com/imapmigrate/imapmigrate/internal/store/postgres"
+	"github.com/imapmigrate/imapmigrate/internal/store/sqldb"
+	"github.com/imapmigrate/imapmigrate/internal/store/sqlite"
+	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
 
-//go:embed migrations/sqlite/*.sql
-var migrations embed.FS
-
-// Store is an open state database.
-type Store struct {
-	db *sql.DB
+// Store is an open state database, on either engine.
+type Store interface {
+	migration.Store
+	secret.KeyRecord
+	// State is the sync state of the mailbox pair named by key (created
+	// when missing); UserState that of a migration user.
+	State(ctx context.Context, key string) (syncer.State, error)
+	UserState(ctx context.Context, userID int64) (syncer.State, error)
+	Close() error
 }
 
-// Open opens (creating if needed) the SQLite database at path and brings
-// its schema up to date. A new database file is created with mode 0600
-// (its -wal and -shm files take the same mode); the directory, when
-// missing, with 0700.
-func Open(ctx context.Context, path string) (*Store, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
-	}
-	if err := createPrivate(abs); err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
-	}
-	db, err := sql.Open("sqlite", dsn(abs))
-	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
-	}
-	// One connection: SQLite has one writer anyway, and this keeps every
-	// transaction of this process in order without SQLITE_BUSY.
-	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open state %s: %w", path, err)
-	}
-	return s, nil
+var _ Store = (*sqldb.DB)(nil)
+
+// ErrNoDatabase is returned by Open with MustExist when there is none.
+var ErrNoDatabase = errors.New("no database")
+
+// Options tune Open.
+type Options struct {
+	// MustExist refuses to create a new SQLite database (commands that only
+	// read or change existing objects).
+	MustExist bool
 }
 
-// dsn names the database file at the absolute path for the driver: a file:
-// URI whose path is escaped, so that a '?', '#' or '%' in a directory or
-// file name stays part of the name instead of starting the parameters (and
-// changing the pragmas) or a fragment, and the pragmas as parameters.
-func dsn(path string) string {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
-		q.Add("_pragma", p)
+// Kind says which engine a DSN names: "sqlite" (a file path, or
+// sqlite:PATH / file:PATH) or "postgres" (postgres://… or
+// postgresql://…). Anything else is refused with what to write instead.
+func Kind(dsn string) (kind, rest string, err error) {
+	switch {
+	case dsn == "":
+		return "", "", errors.New("no database given: use --db PATH or --db postgres://…, or --data-dir")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "postgres", dsn, nil
 	}
-	q.Set("_txlock", "immediate")
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
-	return u.String()
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil {
+		switch strings.ToLower(m[1]) {
+		case "sqlite", "file":
+			return "sqlite", strings.TrimPrefix(dsn[len(m[0]):], "//"), nil
+		case "postgres", "postgresql":
+			return "", "", fmt.Errorf("database %q: a PostgreSQL address is written postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE", redactDSN(dsn))
+		}
+		return "", "", fmt.Errorf("database %q: unknown scheme %q: use a file path (SQLite) or postgres://USER@HOST/DATABASE (PostgreSQL)", redactDSN(dsn), m[1])
+	}
+	return "sqlite", dsn, nil
 }
 
-// createPrivate creates an empty database file with mode 0600 unless it
-// exists: SQLite would create it 0644 (less the umask), readable by every
-// local user, and its -wal and -shm files take the database file's mode.
-func createPrivate(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]+):`)
+
+// redactDSN hides a password in a URL-shaped DSN.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+			cred := rest[:at]
+			if c := strings.Index(cred, ":"); c >= 0 {
+				return dsn[:i+3] + cred[:c] + ":***" + rest[at:]
+			}
+		}
 	}
-	if err != nil {
-		return err
-	}
-	return f.Close()
+	return dsn
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// migrate applies the migrations the database lacks, all in one
-// transaction that takes the write lock first (BEGIN IMMEDIATE, see dsn):
-// a second process opening the same new database meanwhile waits, then
-// reads the version this one wrote, instead of applying the migrations
-// again ("table mailbox already exists").
-func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+// Describe names the database for logs, without a password.
+func Describe(dsn string) string {
+	kind, rest, err := Kind(dsn)
 	if err != nil {
-		return err
+		return redactDSN(dsn)
 	}
-	sort.Strings(names)
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	if kind == "sqlite" {
+		return "sqlite:" + rest
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return err
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return err
-	}
-	for _, name := range names {
-		base := filepath.Base(name)
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a number", base)
-		}
-		if version <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, now()); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return redactDSN(rest)
 }
 
-func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+// Open opens the database named by dsn (see Kind) and brings its schema up
+// to date.
+func Open(ctx context.Context, dsn string, o Options) (Store, error) {
+	kind, rest, err := Kind(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "postgres" {
+		return postgres.Open(ctx, rest)
+	}
+	if o.MustExist {
+		if _, err := os.Stat(rest); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, rest)
+		}
+	}
+	return sqlite.Open(ctx, rest)
+}
+
+// OpenSQLite opens a SQLite database file (the sync command's state).
+func OpenSQLite(ctx context.Context, path string) (*sqldb.DB, error) { return sqlite.Open(ctx, path) }

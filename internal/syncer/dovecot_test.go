@@ -102,12 +102,12 @@ func (p *pair) run(t *testing.T, opts syncer.Options, src, tgt *imapconn.Config,
 func runSyncer(t *testing.T, statePath, key string, src, tgt *imapconn.Config, opts syncer.Options, wrap func(syncer.State) syncer.State) (*syncer.Result, error) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, statePath)
+	st, err := store.OpenSQLite(ctx, statePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mbox, err := st.Mailbox(ctx, key)
+	mbox, err := st.State(ctx, key)
 	if err != nil {
 		t.Fatal(err)
 	}

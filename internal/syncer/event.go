@@ -8,6 +8,7 @@ const (
 	MessagesCopied                  // Messages, Bytes just copied
 	FolderDone                      // the folder's pass ended (Err set if it failed)
 	Retrying                        // a transient error; Err says which, the folder resumes
+	Planned                         // Plan: the folders this pass will sync, with their sizes (STATUS MESSAGES)
 )
 
 // Event is a progress report. Events of one folder arrive in order; events
@@ -20,4 +21,5 @@ type Event struct {
 	Total      int
 	TotalBytes int64
 	Err        error
+	Plan       map[string]int // Planned: source folder → messages in it
 }

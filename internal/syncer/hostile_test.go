@@ -161,12 +161,12 @@ func TestHostileSilentServer(t *testing.T) {
 		return true
 	}})
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := store.Open(ctx, p.state)
+	st, err := store.OpenSQLite(ctx, p.state)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	mbox, _ := st.Mailbox(ctx, "hostile")
+	mbox, _ := st.State(ctx, "hostile")
 	src := &imapconn.Config{Name: "source", Host: h.Host(), Port: h.Port(), Security: imapconn.SecurityNone,
 		Auth: imapconn.AuthLogin, User: "terry", Password: "pw", CommandTimeout: time.Hour}
 	tgt := &imapconn.Config{Name: "target", Host: p.tgt.Host, Port: p.tgt.Port, Security: imapconn.SecurityNone,

@@ -68,6 +68,10 @@ type Skip struct {
 	Reason    SkipReason
 	Detail    string // e.g. the server's answer
 	Size      int64
+	// Subject and Date (INTERNALDATE) name the message in the report,
+	// when the source gave them.
+	Subject string
+	Date    time.Time
 }
 
 // SkipReason is a stable, reportable reason.

@@ -290,11 +290,14 @@ func (r *run) prepare(ctx context.Context, w *worker, plan []folders.Mapping) ([
 	for i, job := range queue {
 		status[i] = w.src.Status(job.m.Source.Name, &imap.StatusOptions{NumMessages: true})
 	}
+	sizes := make(map[string]int, len(queue))
 	for i, cmd := range status {
 		if st, err := cmd.Wait(); err == nil && st.NumMessages != nil {
 			queue[i].size = int64(*st.NumMessages)
 		}
+		sizes[queue[i].m.Source.Name] = int(queue[i].size)
 	}
+	r.emit(Event{Kind: Planned, Plan: sizes})
 	return queue, nil
 }
 

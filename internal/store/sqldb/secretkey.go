@@ -1,18 +1,19 @@
-package store
+package sqldb
 
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/secret"
 )
 
-var _ secret.KeyRecord = (*Store)(nil)
+var _ secret.KeyRecord = (*DB)(nil)
 
 // SecretKeyID returns the ID of the key recorded as sealing this database's
 // passwords ("" when none is) and whether any sealed password is stored.
-func (s *Store) SecretKeyID(ctx context.Context) (id string, sealed bool, err error) {
+func (s *DB) SecretKeyID(ctx context.Context) (id string, sealed bool, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT key_id FROM secret_key WHERE id = 1`).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		id, err = "", nil
@@ -26,8 +27,8 @@ func (s *Store) SecretKeyID(ctx context.Context) (id string, sealed bool, err er
 }
 
 // RecordSecretKeyID records id as the key of this database's passwords.
-func (s *Store) RecordSecretKeyID(ctx context.Context, id string) error {
+func (s *DB) RecordSecretKeyID(ctx context.Context, id string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO secret_key (id, key_id, recorded_at) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, recorded_at = excluded.recorded_at`, id, now())
+		ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, recorded_at = excluded.recorded_at`, id, s.ts(time.Now()))
 	return err
 }

@@ -1,9 +1,9 @@
-package store
+package storetest
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"github.com/imapmigrate/imapmigrate/internal/store"
 	"testing"
 	"time"
 
@@ -11,10 +11,10 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
 
-func newBatchStore(t *testing.T, users int, maxMigrations, maxIncremental int) *Store {
+func newBatchStore(t *testing.T, dsn string, users int, maxMigrations, maxIncremental int) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	s, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +39,9 @@ func newBatchStore(t *testing.T, users int, maxMigrations, maxIncremental int) *
 
 // Claims honour MaxConcurrentMigrations across owners; an expired lease
 // can be claimed again; Finish releases.
-func TestClaimLimitsAndLeases(t *testing.T) {
+func testClaimLimitsAndLeases(t *testing.T, dsn string) {
 	ctx := context.Background()
-	s := newBatchStore(t, 5, 2, 1)
+	s := newBatchStore(t, dsn, 5, 2, 1)
 	now := time.Now()
 	if c, err := s.Claim(ctx, "w1", "", now, time.Minute); err != nil || c != nil {
 		t.Fatalf("a Created batch has no due work: %v %v", c, err)
@@ -60,14 +60,14 @@ func TestClaimLimitsAndLeases(t *testing.T) {
 	}
 	// w2 dies: after its lease expires, its user can be claimed again.
 	later := now.Add(2 * time.Minute)
-	if _, err := s.Heartbeat(ctx, c1.User.ID, "w1", later.Add(time.Minute)); err != nil {
+	if _, err := s.Heartbeat(ctx, c1.User.ID, "w1", later.Add(time.Minute), migration.Progress{}); err != nil {
 		t.Fatal(err)
 	}
 	c4, _ := s.Claim(ctx, "w3", "", later, time.Minute)
 	if c4 == nil || c4.User.ID != c2.User.ID {
 		t.Fatalf("the expired lease was not reclaimed: %+v", c4)
 	}
-	if _, err := s.Heartbeat(ctx, c2.User.ID, "w2", later); err == nil {
+	if _, err := s.Heartbeat(ctx, c2.User.ID, "w2", later, migration.Progress{}); err == nil {
 		t.Error("the dead worker still holds its lease")
 	}
 	// Finish releases the slot; the user is due again after the interval.
@@ -80,8 +80,8 @@ func TestClaimLimitsAndLeases(t *testing.T) {
 	}
 	// The synced user comes back as an incremental sync (limit 1) when due,
 	// while the initial-sync slots are full.
-	s.Heartbeat(ctx, c4.User.ID, "w3", later.Add(3*time.Hour))
-	s.Heartbeat(ctx, c5.User.ID, "w1", later.Add(3*time.Hour))
+	s.Heartbeat(ctx, c4.User.ID, "w3", later.Add(3*time.Hour), migration.Progress{})
+	s.Heartbeat(ctx, c5.User.ID, "w1", later.Add(3*time.Hour), migration.Progress{})
 	c6, _ := s.Claim(ctx, "w4", "", later.Add(2*time.Hour), time.Minute)
 	if c6 == nil || c6.User.ID != c1.User.ID || c6.Kind != "incremental" {
 		t.Fatalf("incremental claim: %+v", c6)

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -29,7 +30,7 @@ func TestOpenOddPath(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if _, err := s.Mailbox(ctx, "a -> b"); err != nil { // a write
+			if _, err := s.State(ctx, "a -> b"); err != nil { // a write
 				t.Fatal(err)
 			}
 			if _, err := os.Stat(path); err != nil {
@@ -47,20 +48,20 @@ func TestOpenOddPath(t *testing.T) {
 			}
 			var mode string
 			var sync, fk, busy int
-			if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+			if err := s.SQL().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 				t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 			}
-			if err := s.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+			if err := s.SQL().QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
 				t.Errorf("synchronous = %d, %v; want 2 (FULL)", sync, err)
 			}
-			if err := s.db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+			if err := s.SQL().QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 				t.Errorf("foreign_keys = %d, %v", fk, err)
 			}
-			if err := s.db.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 10000 {
+			if err := s.SQL().QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 10000 {
 				t.Errorf("busy_timeout = %d, %v", busy, err)
 			}
 			var file string
-			if err := s.db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil || file != path {
+			if err := s.SQL().QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil || file != path {
 				t.Errorf("SQLite's file = %q, %v; want %q", file, err, path)
 			}
 		})
@@ -80,7 +81,7 @@ func TestOpenFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Mailbox(ctx, "a -> b"); err != nil {
+	if _, err := s.State(ctx, "a -> b"); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -104,4 +105,30 @@ func names(entries []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+func TestOpenConcurrently(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		path := filepath.Join(t.TempDir(), "state.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for j := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := Open(context.Background(), path)
+				if err == nil {
+					_, err = s.State(context.Background(), "k")
+					s.Close()
+				}
+				errs[j] = err
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent first open: %v", err)
+			}
+		}
+	}
 }

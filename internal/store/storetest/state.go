@@ -1,8 +1,8 @@
-package store
+package storetest
 
 import (
 	"context"
-	"path/filepath"
+	"github.com/imapmigrate/imapmigrate/internal/store"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -10,14 +10,13 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
 
-func TestMailboxStateRoundTrip(t *testing.T) {
+func testMailboxStateRoundTrip(t *testing.T, dsn string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := Open(ctx, path)
+	s, err := store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.Mailbox(ctx, "a -> b")
+	m, err := s.State(ctx, "a -> b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +39,12 @@ func TestMailboxStateRoundTrip(t *testing.T) {
 	s.Close()
 
 	// Everything survives a reopen.
-	s, err = Open(ctx, path)
+	s, err = store.Open(ctx, dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	m, _ = s.Mailbox(ctx, "a -> b")
+	m, _ = s.State(ctx, "a -> b")
 	got, err := m.Folder(ctx, "INBOX")
 	if err != nil || got == nil || got.SourceUIDValidity != 7 || got.TargetUIDValidity != 9 || got.TargetUIDNext != 3 {
 		t.Fatalf("folder = %+v, %v", got, err)
@@ -80,7 +79,7 @@ func TestMailboxStateRoundTrip(t *testing.T) {
 		t.Error("messages survived ResetFolder")
 	}
 	// Another mailbox pair is separate.
-	other, _ := s.Mailbox(ctx, "c -> d")
+	other, _ := s.State(ctx, "c -> d")
 	if f, _ := other.Folder(ctx, "INBOX"); f != nil {
 		t.Error("mailboxes share state")
 	}

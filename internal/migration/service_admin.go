@@ -1,0 +1,194 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/imapmigrate/imapmigrate/internal/csvfile"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
+)
+
+// Workers lists the workers seen in the last WorkerTimeout.
+func (s *Service) Workers(ctx context.Context) ([]Worker, error) {
+	return s.Store.Workers(ctx, s.now().Add(-WorkerTimeout))
+}
+
+// NoWorker says whether no worker is live, for commands that leave the
+// work to the workers (start, complete) to say so.
+func (s *Service) NoWorker(ctx context.Context) bool {
+	ws, err := s.Workers(ctx)
+	return err == nil && len(ws) == 0
+}
+
+// UserStats is one migration user with its details
+// (Get-MigrationUserStatistics).
+type UserStats struct {
+	*User
+	Progress     *Progress     `json:"-"`
+	Folders      []FolderStat  `json:"FolderDetails,omitempty"`
+	SkippedItems []SkippedItem `json:"SkippedItems,omitempty"`
+}
+
+// UserStatistics returns a user with, as asked, its folders and its
+// skipped items.
+func (s *Service) UserStatistics(ctx context.Context, email string, folders, skipped bool) (*UserStats, error) {
+	u, err := s.User(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	st := &UserStats{User: u}
+	if folders {
+		if st.Folders, err = s.Store.FolderStats(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if skipped {
+		if st.SkippedItems, err = s.Store.SkippedItems(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// RemoveUser deletes a migration user, its sync state and its sealed
+// passwords (Remove-MigrationUser); a pass under way stops at its next
+// heartbeat.
+func (s *Service) RemoveUser(ctx context.Context, email string) error {
+	u, err := s.User(ctx, email)
+	if err != nil {
+		return err
+	}
+	return s.notFound("migration user", email, s.Store.RemoveUser(ctx, u.ID))
+}
+
+// UserSecrets are a user's new passwords; "" keeps one as it is.
+type UserSecrets struct {
+	Password       string
+	TargetPassword string
+}
+
+// SetUser re-seals a user's passwords and, if the user failed, retries it
+// at once (its batch running).
+func (s *Service) SetUser(ctx context.Context, email string, sec UserSecrets) (*User, error) {
+	u, err := s.User(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if sec.Password == "" && sec.TargetPassword == "" {
+		return nil, &ValidationError{Field: "Password", Fix: "give the new password (or the new target password)"}
+	}
+	upd := UserUpdate{Retry: true, Now: s.now()}
+	if sec.Password != "" {
+		sealed, err := s.Box.Seal(sec.Password, userPasswordPlace(u.Batch, u.EmailAddress))
+		if err != nil {
+			return nil, err
+		}
+		v := sensitive.String(sealed)
+		upd.Password = &v
+	}
+	if sec.TargetPassword != "" {
+		sealed, err := s.Box.Seal(sec.TargetPassword, targetPasswordPlace(u.Batch, u.EmailAddress))
+		if err != nil {
+			return nil, err
+		}
+		v := sensitive.String(sealed)
+		upd.TargetPassword = &v
+	}
+	if err := s.Store.UpdateUser(ctx, u.ID, upd); err != nil {
+		return nil, s.notFound("migration user", email, err)
+	}
+	return s.User(ctx, email)
+}
+
+// AddUsers adds the rows of a migration file to an existing batch,
+// validated as NewBatch validates them; on any problem nothing is added.
+func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opts csvfile.Options) (*Batch, *csvfile.File, error) {
+	b, err := s.Batch(ctx, batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch b.Intent {
+	case IntentCompleting, IntentRemoving:
+		return nil, nil, &ValidationError{Field: "Batch", Value: batch, Fix: fmt.Sprintf("the batch is %s: add the users to a new batch", b.Status)}
+	}
+	src, err := s.Store.Endpoint(ctx, b.SourceEndpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	tgt, err := s.Store.Endpoint(ctx, b.TargetEndpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.MasterSeparator == "" {
+		opts.MasterSeparator = src.MasterSeparator
+	}
+	file, err := csvfile.Parse(csv, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := s.sealRows(batch, tgt, file)
+	if err != nil {
+		return nil, file, err
+	}
+	if err := s.Store.AddUsers(ctx, batch, users, s.now()); err != nil {
+		var ce *ConflictError
+		if errors.As(err, &ce) {
+			return nil, file, conflictError(ce)
+		}
+		return nil, file, s.notFound("batch", batch, err)
+	}
+	got, err := s.Batch(ctx, batch)
+	return got, file, err
+}
+
+// sealRows turns a migration file's rows into users, their passwords
+// sealed for the batch.
+func (s *Service) sealRows(batch string, tgt *Endpoint, file *csvfile.File) ([]User, error) {
+	users := make([]User, 0, len(file.Rows))
+	var missing []string
+	for _, r := range file.Rows {
+		if tgt.MailboxAccess == AccessPerUser && r.TargetUserName == "" {
+			missing = append(missing, fmt.Sprint(r.Number))
+			continue
+		}
+		sealed, err := s.Box.Seal(r.Password.Reveal(), userPasswordPlace(batch, r.EmailAddress))
+		if err != nil {
+			return nil, err
+		}
+		u := User{EmailAddress: r.EmailAddress, UserName: r.UserName(), UserRoot: r.UserRoot(), Password: sensitive.String(sealed),
+			TargetUserName: r.TargetUserName}
+		if r.TargetPassword != "" {
+			sealed, err := s.Box.Seal(r.TargetPassword.Reveal(), targetPasswordPlace(batch, r.EmailAddress))
+			if err != nil {
+				return nil, err
+			}
+			u.TargetPassword = sensitive.String(sealed)
+		}
+		users = append(users, u)
+	}
+	if len(missing) > 0 {
+		if len(missing) > 20 {
+			missing = append(missing[:20], "…")
+		}
+		return nil, &ValidationError{Field: "TargetUserName", Value: "rows " + strings.Join(missing, ", "),
+			Fix: fmt.Sprintf("target endpoint %s opens mailboxes per user: fill the TargetUserName and TargetPassword columns, or use a target endpoint with master or authzid access", tgt.Name)}
+	}
+	return users, nil
+}
+
+// conflictError explains addresses already migrating in another batch.
+func conflictError(ce *ConflictError) error {
+	var lines []string
+	for i, e := range ce.Emails {
+		lines = append(lines, fmt.Sprintf("%s is already in batch %s", e, ce.Batches[i]))
+		if i == 19 && len(ce.Emails) > 20 {
+			lines = append(lines, fmt.Sprintf("and %d more", len(ce.Emails)-20))
+			break
+		}
+	}
+	return &ValidationError{Field: "EmailAddress", Value: strings.Join(lines, "; "),
+		Fix: "nothing was changed: complete or remove that batch, or take these rows out of the file"}
+}
