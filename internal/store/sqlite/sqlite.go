@@ -59,6 +59,7 @@ func isUnique(err error) bool {
 // (its -wal and -shm files take the same mode); the directory, when
 // missing, with 0700.
 func Open(ctx context.Context, path string) (*sqldb.DB, error) {
+	start := time.Now()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
@@ -69,9 +70,31 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
+	// Processes opening a new file at once can find it locked while the
+	// first one turns it to WAL, which SQLite reports at once, without
+	// waiting its busy timeout: try again, for as long as that timeout.
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		s, err := open(ctx, abs)
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || time.Since(start) > busyTimeout {
+			return nil, fmt.Errorf("open state %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open state %s: %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+const busyTimeout = 10 * time.Second
+
+func open(ctx context.Context, abs string) (*sqldb.DB, error) {
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
-		return nil, fmt.Errorf("open state %s: %w", path, err)
+		return nil, err
 	}
 	// One connection: SQLite has one writer anyway, and this keeps every
 	// transaction of this process in order without SQLITE_BUSY.
@@ -79,9 +102,14 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	s, err := sqldb.New(ctx, db, Dialect())
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open state %s: %w", path, err)
+		return nil, err
 	}
 	return s, nil
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
 // dsn names the database file at the absolute path for the driver: a file:
