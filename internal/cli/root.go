@@ -71,7 +71,7 @@ func NewRootCommand(g *globalOptions) *cobra.Command {
 		dataDir = v
 	}
 	pf.StringVar(&g.dataDir, "data-dir", dataDir, "directory for the database, state files and the secret key (env IMAPMIGRATE_DATA_DIR)")
-	pf.StringVar(&g.db, "db", "", "database (default: imapmigrate.db in --data-dir; env IMAPMIGRATE_DB)")
+	pf.StringVar(&g.db, "db", "", "database: a SQLite file or postgres://USER@HOST/DB (default: imapmigrate.db in --data-dir; env IMAPMIGRATE_DB)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: error, warn, info, debug, trace (protocol, secrets redacted)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.SetIn(g.stdin)
