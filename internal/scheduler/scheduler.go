@@ -128,51 +128,51 @@ func (s *Scheduler) register(ctx context.Context) (stop func()) {
 // Serve runs workers until ctx is done, then releases its leases. Passes
 // under way are cancelled and commit what they did.
 func (s *Scheduler) Serve(ctx context.Context) error {
-	s.defaults()
-	defer s.register(ctx)()
-	var wg sync.WaitGroup
-	for i := 0; i < s.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.worker(ctx, func() bool { return false })
-		}()
-	}
-	wg.Wait()
-	return s.Store.ReleaseAll(context.WithoutCancel(ctx), s.Owner)
+	return s.run(ctx, func() bool { return false })
 }
 
 // Drain runs workers until no claim succeeds for a whole idle poll while
 // idle() reports true (nothing due, nothing leased): `batch run`.
 func (s *Scheduler) Drain(ctx context.Context, idle func() bool) error {
-	s.defaults()
-	defer s.register(ctx)()
-	var wg sync.WaitGroup
-	for i := 0; i < s.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.worker(ctx, idle)
-		}()
-	}
-	wg.Wait()
-	err := s.Store.ReleaseAll(context.WithoutCancel(ctx), s.Owner)
+	err := s.run(ctx, idle)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
 }
 
-func (s *Scheduler) worker(ctx context.Context, done func() bool) {
+// run runs s.Workers workers until ctx is done or done() says so. Each
+// worker holds its leases under its own name (the scheduler's, "#" and its
+// number), so that a lease one of them lost (a pause longer than the TTL)
+// and another reclaimed is never taken for the same pass's.
+func (s *Scheduler) run(ctx context.Context, done func() bool) error {
+	s.defaults()
+	defer s.register(ctx)()
+	var wg sync.WaitGroup
+	errs := make([]error, s.Workers)
+	for i := range s.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			owner := fmt.Sprintf("%s#%d", s.Owner, i+1)
+			s.worker(ctx, owner, done)
+			errs[i] = s.Store.ReleaseAll(context.WithoutCancel(ctx), owner)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Scheduler) worker(ctx context.Context, owner string, done func() bool) {
 	for ctx.Err() == nil {
 		s.Store.FinishRemovals(ctx)
-		c, err := s.Store.Claim(ctx, s.Owner, s.Batch, s.Now(), s.LeaseTTL)
+		c, err := s.Store.Claim(ctx, owner, s.Batch, s.Now(), s.LeaseTTL)
 		if err != nil && ctx.Err() == nil {
 			s.Log.Error("claim work", "err", err)
 		}
 		if c != nil {
 			s.busy.Add(1)
-			s.pass(ctx, c)
+			s.pass(ctx, c, owner)
 			s.busy.Add(-1)
 			s.nudge()
 			continue
@@ -197,7 +197,7 @@ func (s *Scheduler) nudge() {
 
 // pass runs one claimed user with a heartbeat; the pass is cancelled when
 // the lease is lost or the batch no longer wants it to run.
-func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
+func (s *Scheduler) pass(ctx context.Context, c *migration.Claim, owner string) {
 	log := s.Log.With("batch", c.Batch.Name, "user", c.User.EmailAddress, "kind", c.Kind)
 	passCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -212,7 +212,7 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 			case <-passCtx.Done():
 				return
 			case <-t.C:
-				intent, err := s.Store.Heartbeat(context.WithoutCancel(ctx), c.User.ID, s.Owner, s.Now().Add(s.LeaseTTL), meter.Progress(s.Now()))
+				intent, err := s.Store.Heartbeat(context.WithoutCancel(ctx), c.User.ID, owner, s.Now().Add(s.LeaseTTL), meter.Progress(s.Now()))
 				switch {
 				case errors.Is(err, migration.ErrNotFound):
 					cancel(errLeaseLost)
@@ -237,7 +237,7 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim) {
 		log.Warn("lease lost: another worker owns this user now")
 		return
 	}
-	if err := s.Store.Finish(context.WithoutCancel(ctx), c.User.ID, s.Owner, o); err != nil {
+	if err := s.Store.Finish(context.WithoutCancel(ctx), c.User.ID, owner, o); err != nil {
 		log.Error("record outcome", "err", err)
 		return
 	}
