@@ -78,7 +78,11 @@ func NewRootCommand(g *globalOptions) *cobra.Command {
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	for _, add := range subcommands {
-		root.AddCommand(add(g))
+		cmd := add(g)
+		for _, sub := range groupSubcommands[cmd.Name()] {
+			cmd.AddCommand(sub(g))
+		}
+		root.AddCommand(cmd)
 	}
 	// Cobra adds these when it runs; added now, they are checked below too.
 	root.SetHelpCommand(newHelpCommand())
@@ -157,6 +161,10 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 // subcommands is filled by the init functions of the cmd_*.go files, so that
 // each command lives in its own file.
 var subcommands []func(*globalOptions) *cobra.Command
+
+// groupSubcommands are the commands of a group built in another file (user
+// set under user), by the group's name, filled the same way.
+var groupSubcommands = map[string][]func(*globalOptions) *cobra.Command{}
 
 // Execute runs the command line args and returns the process exit status.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

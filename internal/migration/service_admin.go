@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/sensitive"
@@ -55,13 +54,16 @@ func (s *Service) UserStatistics(ctx context.Context, email string, folders, ski
 
 // RemoveUser deletes a migration user, its sync state and its sealed
 // passwords (Remove-MigrationUser); a pass under way stops at its next
-// heartbeat.
-func (s *Service) RemoveUser(ctx context.Context, email string) error {
+// heartbeat. It returns the user as it was.
+func (s *Service) RemoveUser(ctx context.Context, email string) (*User, error) {
 	u, err := s.User(ctx, email)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.notFound("migration user", email, s.Store.RemoveUser(ctx, u.ID))
+	if err := s.Store.RemoveUser(ctx, u.ID); err != nil {
+		return nil, s.notFound("migration user", email, err)
+	}
+	return u, nil
 }
 
 // UserSecrets are a user's new passwords; "" keeps one as it is.
@@ -70,8 +72,9 @@ type UserSecrets struct {
 	TargetPassword string
 }
 
-// SetUser re-seals a user's passwords and, if the user failed, retries it
-// at once (its batch running).
+// SetUser re-seals a user's passwords (Set-MigrationUser) and, if the user
+// failed, retries it at once: the batch's command (start or complete) is
+// applied to the user again.
 func (s *Service) SetUser(ctx context.Context, email string, sec UserSecrets) (*User, error) {
 	u, err := s.User(ctx, email)
 	if err != nil {
@@ -79,6 +82,21 @@ func (s *Service) SetUser(ctx context.Context, email string, sec UserSecrets) (*
 	}
 	if sec.Password == "" && sec.TargetPassword == "" {
 		return nil, &ValidationError{Field: "Password", Fix: "give the new password (or the new target password)"}
+	}
+	if sec.TargetPassword != "" {
+		b, err := s.Batch(ctx, u.Batch)
+		if err != nil {
+			return nil, err
+		}
+		tgt, err := s.Store.Endpoint(ctx, b.TargetEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		if tgt.MailboxAccess != AccessPerUser {
+			// A password that nothing would use is refused rather than kept.
+			return nil, &ValidationError{Field: "TargetPassword", Fix: fmt.Sprintf(
+				"target endpoint %s opens mailboxes with mailbox access %s, not with the user's own target password: leave it out", tgt.Name, tgt.MailboxAccess)}
+		}
 	}
 	upd := UserUpdate{Retry: true, Now: s.now()}
 	if sec.Password != "" {
@@ -104,7 +122,10 @@ func (s *Service) SetUser(ctx context.Context, email string, sec UserSecrets) (*
 }
 
 // AddUsers adds the rows of a migration file to an existing batch,
-// validated as NewBatch validates them; on any problem nothing is added.
+// validated as NewBatch validates them: on any problem nothing is added,
+// and the error holds every problem found (a *csvfile.ProblemsError for
+// the rows, addresses already in a batch among them). Users added to a
+// running batch are due at once.
 func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opts csvfile.Options) (*Batch, *csvfile.File, error) {
 	b, err := s.Batch(ctx, batch)
 	if err != nil {
@@ -112,7 +133,7 @@ func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opt
 	}
 	switch b.Intent {
 	case IntentCompleting, IntentRemoving:
-		return nil, nil, &ValidationError{Field: "Batch", Value: batch, Fix: fmt.Sprintf("the batch is %s: add the users to a new batch", b.Status)}
+		return nil, nil, invalid("batch %s is %s: add the users to a new batch", batch, b.Status)
 	}
 	src, err := s.Store.Endpoint(ctx, b.SourceEndpoint)
 	if err != nil {
@@ -125,18 +146,26 @@ func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opt
 	if opts.MasterSeparator == "" {
 		opts.MasterSeparator = src.MasterSeparator
 	}
+	if err := opts.Validate(); err != nil {
+		return nil, nil, &ValidationError{Field: "CSVOptions", Fix: err.Error()}
+	}
 	file, err := csvfile.Parse(csv, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	users, err := s.sealRows(batch, tgt, file)
+	if tgt.MailboxAccess == AccessPerUser {
+		if err := perUserProblems(tgt, file); err != nil {
+			return nil, file, err
+		}
+	}
+	users, err := s.sealUsers(batch, file)
 	if err != nil {
-		return nil, file, err
+		return nil, nil, err
 	}
 	if err := s.Store.AddUsers(ctx, batch, users, s.now()); err != nil {
 		var ce *ConflictError
 		if errors.As(err, &ce) {
-			return nil, file, conflictError(ce)
+			return nil, file, conflictProblems(ce, file)
 		}
 		return nil, file, s.notFound("batch", batch, err)
 	}
@@ -144,16 +173,11 @@ func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opt
 	return got, file, err
 }
 
-// sealRows turns a migration file's rows into users, their passwords
-// sealed for the batch.
-func (s *Service) sealRows(batch string, tgt *Endpoint, file *csvfile.File) ([]User, error) {
+// sealUsers turns a migration file's rows into users of batch, their
+// passwords sealed for it.
+func (s *Service) sealUsers(batch string, file *csvfile.File) ([]User, error) {
 	users := make([]User, 0, len(file.Rows))
-	var missing []string
 	for _, r := range file.Rows {
-		if tgt.MailboxAccess == AccessPerUser && r.TargetUserName == "" {
-			missing = append(missing, fmt.Sprint(r.Number))
-			continue
-		}
 		sealed, err := s.Box.Seal(r.Password.Reveal(), userPasswordPlace(batch, r.EmailAddress))
 		if err != nil {
 			return nil, err
@@ -169,26 +193,5 @@ func (s *Service) sealRows(batch string, tgt *Endpoint, file *csvfile.File) ([]U
 		}
 		users = append(users, u)
 	}
-	if len(missing) > 0 {
-		if len(missing) > 20 {
-			missing = append(missing[:20], "…")
-		}
-		return nil, &ValidationError{Field: "TargetUserName", Value: "rows " + strings.Join(missing, ", "),
-			Fix: fmt.Sprintf("target endpoint %s opens mailboxes per user: fill the TargetUserName and TargetPassword columns, or use a target endpoint with master or authzid access", tgt.Name)}
-	}
 	return users, nil
-}
-
-// conflictError explains addresses already migrating in another batch.
-func conflictError(ce *ConflictError) error {
-	var lines []string
-	for i, e := range ce.Emails {
-		lines = append(lines, fmt.Sprintf("%s is already in batch %s", e, ce.Batches[i]))
-		if i == 19 && len(ce.Emails) > 20 {
-			lines = append(lines, fmt.Sprintf("and %d more", len(ce.Emails)-20))
-			break
-		}
-	}
-	return &ValidationError{Field: "EmailAddress", Value: strings.Join(lines, "; "),
-		Fix: "nothing was changed: complete or remove that batch, or take these rows out of the file"}
 }

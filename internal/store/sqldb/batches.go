@@ -147,19 +147,32 @@ func conflicts(ctx context.Context, tx conn, users []migration.User) (*migration
 	return nil, nil
 }
 
+// insertUsers inserts users with no sync state: SQLite may give a new row
+// the id of one deleted before (the highest), and sync state is keyed by
+// id (UserStateKey), so whatever state a key still holds is not the new
+// user's.
 func (s *DB) insertUsers(ctx context.Context, tx conn, batch string, users []migration.User, status migration.UserStatus, due time.Time) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO migration_user (batch, email, email_key, user_name, password, user_root,
-		target_user_name, target_password, status, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		target_user_name, target_password, status, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
 		return err
 	}
 	defer ins.Close()
+	clear, err := tx.PrepareContext(ctx, `DELETE FROM mailbox WHERE key = ?`)
+	if err != nil {
+		return err
+	}
+	defer clear.Close()
 	for _, u := range users {
-		if _, err := ins.ExecContext(ctx, batch, u.EmailAddress, strings.ToLower(u.EmailAddress), u.UserName, u.Password.Reveal(),
-			u.UserRoot, u.TargetUserName, u.TargetPassword.Reveal(), status, s.ts(due)); err != nil {
+		var id int64
+		if err := ins.QueryRowContext(ctx, batch, u.EmailAddress, strings.ToLower(u.EmailAddress), u.UserName, u.Password.Reveal(),
+			u.UserRoot, u.TargetUserName, u.TargetPassword.Reveal(), status, s.ts(due)).Scan(&id); err != nil {
 			if s.d.IsUnique(err) {
 				return &migration.ConflictError{Emails: []string{u.EmailAddress}, Batches: []string{batch}}
 			}
+			return err
+		}
+		if _, err := clear.ExecContext(ctx, UserStateKey(id)); err != nil {
 			return err
 		}
 	}
@@ -333,8 +346,20 @@ func (s *DB) SetIntent(ctx context.Context, name string, t migration.Transition)
 func (s *DB) DeleteBatch(ctx context.Context, name string) error {
 	now := s.ts(time.Now())
 	return s.tx(ctx, func(tx conn) error {
+		// The batch, then its users, locked in SetIntent's order, so that
+		// the two cannot deadlock (PostgreSQL); with the users locked, a
+		// claim cannot lease one between the count and the delete.
+		var found string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM batch WHERE name = ?`+s.d.ForUpdate, name).Scan(&found)
+		if errors.Is(err, sql.ErrNoRows) {
+			return migration.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migration_user WHERE batch = ? AND `+leased, name, now).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT lease_owner, lease_expiry FROM migration_user WHERE batch = ?`+s.d.ForUpdate+`) u
+			WHERE `+leased, name, now).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -378,8 +403,8 @@ func (s *DB) RemoveUser(ctx context.Context, id int64) error {
 }
 
 // UpdateUser changes a user's sealed passwords (nil: unchanged) and, with
-// retry, applies the batch's current command to the user again: a Failed
-// user of a running batch is due at once.
+// retry, applies the batch's current command (start or complete) to the
+// user again: a Failed user of a running batch is due at once.
 func (s *DB) UpdateUser(ctx context.Context, id int64, u migration.UserUpdate) error {
 	return s.tx(ctx, func(tx conn) error {
 		var intent migration.Intent
@@ -400,10 +425,12 @@ func (s *DB) UpdateUser(ctx context.Context, id int64, u migration.UserUpdate) e
 				return err
 			}
 		}
-		if !u.Retry || intent != migration.IntentRunning {
+		if !u.Retry || (intent != migration.IntentRunning && intent != migration.IntentCompleting) {
 			return nil
 		}
-		_, old, err := scanStanding(tx.QueryRowContext(ctx, `SELECT `+s.standingCols()+` FROM migration_user WHERE id = ?`, s.ts(u.Now), id))
+		// Locked, so that a claim cannot lease the user between this read
+		// and the write below (PostgreSQL; SQLite runs one writer).
+		_, old, err := scanStanding(tx.QueryRowContext(ctx, `SELECT `+s.standingCols()+` FROM migration_user WHERE id = ?`+s.d.ForUpdate, s.ts(u.Now), id))
 		if err != nil {
 			return err
 		}
@@ -486,7 +513,24 @@ func (s *DB) UserByEmail(ctx context.Context, email string) (*migration.User, er
 	return u, err
 }
 
-// UserState is the sync state of a migration user.
+// UserState is the sync state of a migration user, created with the
+// user's first pass; ErrNotFound once the user is removed. A pass claimed
+// just before its user was removed must not create the state again: it
+// would outlive the user, and a later user given the same id (SQLite) would
+// start from it.
 func (s *DB) UserState(ctx context.Context, userID int64) (syncer.State, error) {
-	return s.State(ctx, UserStateKey(userID))
+	key := UserStateKey(userID)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO mailbox (key, created_at) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM migration_user WHERE id = ?)
+		ON CONFLICT (key) DO NOTHING`, key, s.ts(time.Now()), userID); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	m := &Mailbox{s: s, folders: make(map[string]int64)}
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM mailbox WHERE key = ?`, key).Scan(&m.id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("state of migration user %d: %w", userID, migration.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return m, nil
 }
