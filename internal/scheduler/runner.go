@@ -19,6 +19,13 @@ type StateStore interface {
 	UserState(ctx context.Context, userID int64) (syncer.State, error)
 }
 
+// SyncedTotals is what a StateStore may also tell: the messages (and
+// bytes) a user's sync state maps to the target, and its skipped messages
+// by reason. When it does, a pass's outcome counts from it.
+type SyncedTotals interface {
+	SyncedTotals(ctx context.Context, userID int64) (items int, bytes int64, skipped map[string]int, err error)
+}
+
 // SyncRunner is the Runner that runs package syncer for a user.
 type SyncRunner struct {
 	States StateStore
@@ -63,6 +70,16 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim, m *Meter) migr
 		}
 		if err == nil && res.FoldersFailed > 0 {
 			err = folderErrors(res)
+		}
+	}
+	// The sync state knows what is on the target, including what a pass
+	// whose worker was killed committed but never recorded in the user's
+	// counters (which the sums above would then miss for good).
+	if t, ok := r.States.(SyncedTotals); ok {
+		if items, bytes, skipped, terr := t.SyncedTotals(context.WithoutCancel(ctx), u.ID); terr == nil {
+			o.Copied, o.Bytes, o.Skipped = items, bytes, skipped
+		} else if r.Log != nil {
+			r.Log.Warn("read the sync state's totals", "user", u.EmailAddress, "err", terr)
 		}
 	}
 	end := migration.PassEnd{Kind: c.Kind, Err: err, MaxAttempts: r.maxAttempts(), Interval: c.Batch.IncrementalInterval,
