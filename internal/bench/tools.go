@@ -91,12 +91,12 @@ func (t imapmigrateTool) processes(env runEnv) ([]*process, error) {
 // the user's corpus holds.
 func checkImapmigrateOutput(stdout []byte, want int, wantBytes int64) error {
 	var out struct {
-		Copied        int    `json:"messages_copied"`
-		Matched       int    `json:"messages_matched"`
-		Bytes         int64  `json:"bytes"`
-		SkippedTotal  int    `json:"skipped_total"`
-		FoldersFailed int    `json:"folders_failed"`
-		Error         string `json:"error"`
+		Copied        int    `json:"MessagesCopied"`
+		Matched       int    `json:"MessagesMatched"`
+		Bytes         int64  `json:"Bytes"`
+		SkippedTotal  int    `json:"ItemsSkipped"`
+		FoldersFailed int    `json:"FoldersFailed"`
+		Error         string `json:"Error"`
 	}
 	if err := json.Unmarshal(stdout, &out); err != nil {
 		return fmt.Errorf("imapmigrate JSON output: %w", err)
@@ -106,13 +106,13 @@ func checkImapmigrateOutput(stdout []byte, want int, wantBytes int64) error {
 		problems = append(problems, "error: "+out.Error)
 	}
 	if out.Copied != want || out.Matched != 0 {
-		problems = append(problems, fmt.Sprintf("messages_copied %d, messages_matched %d, want %d copied", out.Copied, out.Matched, want))
+		problems = append(problems, fmt.Sprintf("MessagesCopied %d, MessagesMatched %d, want %d copied", out.Copied, out.Matched, want))
 	}
 	if out.Bytes != wantBytes {
-		problems = append(problems, fmt.Sprintf("bytes %d, want %d", out.Bytes, wantBytes))
+		problems = append(problems, fmt.Sprintf("Bytes %d, want %d", out.Bytes, wantBytes))
 	}
 	if out.SkippedTotal != 0 || out.FoldersFailed != 0 {
-		problems = append(problems, fmt.Sprintf("skipped_total %d, folders_failed %d", out.SkippedTotal, out.FoldersFailed))
+		problems = append(problems, fmt.Sprintf("ItemsSkipped %d, FoldersFailed %d", out.SkippedTotal, out.FoldersFailed))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("imapmigrate reported %s", strings.Join(problems, "; "))

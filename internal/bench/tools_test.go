@@ -43,12 +43,12 @@ func TestCheckImapmigrateOutput(t *testing.T) {
 		name, json string
 		wantErr    string // "" for none
 	}{
-		{"all copied", `{"messages_copied": 3, "bytes": 300, "skipped_total": 0, "folders_failed": 0}`, ""},
-		{"too few", `{"messages_copied": 2, "bytes": 200}`, "messages_copied 2"},
-		{"matched is not copied", `{"messages_copied": 2, "messages_matched": 1, "bytes": 300}`, "messages_matched 1"},
-		{"bytes", `{"messages_copied": 3, "bytes": 299}`, "bytes 299, want 300"},
-		{"skipped", `{"messages_copied": 3, "bytes": 300, "skipped_total": 1}`, "skipped_total 1"},
-		{"error", `{"messages_copied": 3, "bytes": 300, "error": "boom"}`, "error: boom"},
+		{"all copied", `{"MessagesCopied": 3, "Bytes": 300, "ItemsSkipped": 0, "FoldersFailed": 0}`, ""},
+		{"too few", `{"MessagesCopied": 2, "Bytes": 200}`, "MessagesCopied 2"},
+		{"matched is not copied", `{"MessagesCopied": 2, "MessagesMatched": 1, "Bytes": 300}`, "MessagesMatched 1"},
+		{"bytes", `{"MessagesCopied": 3, "Bytes": 299}`, "Bytes 299, want 300"},
+		{"skipped", `{"MessagesCopied": 3, "Bytes": 300, "ItemsSkipped": 1}`, "ItemsSkipped 1"},
+		{"error", `{"MessagesCopied": 3, "Bytes": 300, "Error": "boom"}`, "error: boom"},
 		{"not JSON", `Folders: 3`, "JSON output"},
 	}
 	for _, tt := range tests {

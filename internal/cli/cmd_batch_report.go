@@ -16,7 +16,7 @@ func newBatchReportCommand(g *globalOptions) *cobra.Command {
 		Use:   "report NAME [--format csv|json] [-f FILE]",
 		Short: "The migration users status report of a batch: one row per user",
 		Long: `One row per migration user: EmailAddress, Status, ItemsSynced, ItemsSkipped
-(with the reasons), BytesSynced, Folders, FirstSyncTime, LastSyncTime,
+(with the reasons), BytesSynced, Folders, FirstSyncTime, LastSyncedTime,
 NextSyncTime, Error. No password appears in it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {

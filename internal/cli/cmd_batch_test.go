@@ -111,7 +111,7 @@ func TestServeKill9MidBatch(t *testing.T) {
 	// the batch is Synced, and must not die meanwhile.
 	for {
 		code, out, _ := run(t, append(data, "batch", "get", "Kill9", "-o", "json"), nil)
-		if code == 0 && strings.Contains(out, `"status": "`+string(migration.BatchSynced)+`"`) {
+		if code == 0 && strings.Contains(out, `"Status": "`+string(migration.BatchSynced)+`"`) {
 			break
 		}
 		select {

@@ -149,18 +149,18 @@ func runCSVCheck(_ context.Context, g *globalOptions, o *csvCheckOptions, path s
 
 // csvCheckJSON is the --output json form of csv check.
 type csvCheckJSON struct {
-	File            string                  `json:"file"`
-	Valid           bool                    `json:"valid"`
-	Encoding        string                  `json:"encoding,omitempty"`
-	Separator       string                  `json:"separator,omitempty"`
-	Rows            int                     `json:"rows"`
-	Forms           map[credential.Form]int `json:"forms,omitempty"`
-	Notices         []string                `json:"notices"`
-	Warnings        []csvfile.Problem       `json:"warnings"`
-	WarningsOmitted int                     `json:"warnings_omitted"`
-	Problems        []csvfile.Problem       `json:"problems"`
-	ProblemsOmitted int                     `json:"problems_omitted"`
-	Mailboxes       []csvfile.Row           `json:"mailboxes"` // passwords masked by Row
+	File            string                  `json:"File"`
+	Valid           bool                    `json:"Valid"`
+	Encoding        string                  `json:"Encoding,omitempty"`
+	Separator       string                  `json:"Separator,omitempty"`
+	Rows            int                     `json:"Rows"`
+	Forms           map[credential.Form]int `json:"Forms,omitempty"`
+	Notices         []string                `json:"Notices"`
+	Warnings        []csvfile.Problem       `json:"Warnings"`
+	WarningsOmitted int                     `json:"WarningsOmitted"`
+	Problems        []csvfile.Problem       `json:"Problems"`
+	ProblemsOmitted int                     `json:"ProblemsOmitted"`
+	Mailboxes       []csvfile.Row           `json:"Mailboxes"` // passwords masked by Row
 }
 
 // printCSVJSON writes the result; an invalid file still exits 1.

@@ -108,20 +108,20 @@ func TestCSVCheckJSON(t *testing.T) {
 		t.Fatalf("password in JSON:\n%s", out.String())
 	}
 	var got struct {
-		Valid     bool           `json:"valid"`
-		Rows      int            `json:"rows"`
-		Forms     map[string]int `json:"forms"`
-		Problems  []any          `json:"problems"`
+		Valid     bool           `json:"Valid"`
+		Rows      int            `json:"Rows"`
+		Forms     map[string]int `json:"Forms"`
+		Problems  []any          `json:"Problems"`
 		Mailboxes []struct {
-			Row      int    `json:"row"`
-			Email    string `json:"email_address"`
-			UserName string `json:"user_name"`
-			Password string `json:"password"`
-			UserRoot string `json:"user_root"`
+			Row      int    `json:"Row"`
+			Email    string `json:"EmailAddress"`
+			UserName string `json:"UserName"`
+			Password string `json:"Password"`
+			UserRoot string `json:"UserRoot"`
 			Login    struct {
 				Form, User, Admin string
-			} `json:"login"`
-		} `json:"mailboxes"`
+			} `json:"Login"`
+		} `json:"Mailboxes"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("%v:\n%s", err, out.String())
@@ -146,14 +146,14 @@ func TestCSVCheckJSON(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, ExitPartial)
 	}
 	var bad struct {
-		Valid           bool `json:"valid"`
-		ProblemsOmitted int  `json:"problems_omitted"`
+		Valid           bool `json:"Valid"`
+		ProblemsOmitted int  `json:"ProblemsOmitted"`
 		Problems        []struct {
-			Row     int    `json:"row"`
-			Column  string `json:"column"`
-			Message string `json:"message"`
-			Fix     string `json:"fix"`
-		} `json:"problems"`
+			Row     int    `json:"Row"`
+			Column  string `json:"Column"`
+			Message string `json:"Message"`
+			Fix     string `json:"Fix"`
+		} `json:"Problems"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &bad); err != nil {
 		t.Fatal(err)

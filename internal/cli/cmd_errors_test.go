@@ -379,7 +379,7 @@ func TestBatchVerbsJSON(t *testing.T) {
 	jsonOf("endpoint", "new", "src", "--server", "h", "--skip-verify-connection")
 	jsonOf("endpoint", "new", "tgt", "--server", "h", "--skip-verify-connection", "--mailbox-access", "xoauth2", "--token-command", "true")
 	jsonOf("endpoint", "new", "spare", "--server", "h", "--skip-verify-connection")
-	if b := jsonOf("batch", "new", "B", "--source", "src", "--target", "tgt", "--csv", csv); b["name"] != "B" || b["status"] != string(migration.BatchCreated) {
+	if b := jsonOf("batch", "new", "B", "--source", "src", "--target", "tgt", "--csv", csv); b["Identity"] != "B" || b["Status"] != string(migration.BatchCreated) {
 		t.Errorf("batch new: %v", b)
 	}
 	for _, tt := range []struct{ verb, result, status string }{
@@ -397,10 +397,10 @@ func TestBatchVerbsJSON(t *testing.T) {
 		switch {
 		case tt.result == "removed" && b != nil:
 			t.Errorf("batch remove: a batch after it: %v", v)
-		case tt.result != "removed" && (b == nil || b["name"] != "B"):
+		case tt.result != "removed" && (b == nil || b["Identity"] != "B"):
 			t.Errorf("batch %s: no batch after it: %v", tt.verb, v)
-		case tt.status != "" && b["status"] != tt.status:
-			t.Errorf("batch %s: status %v, want %s", tt.verb, b["status"], tt.status)
+		case tt.status != "" && b["Status"] != tt.status:
+			t.Errorf("batch %s: status %v, want %s", tt.verb, b["Status"], tt.status)
 		}
 	}
 	if v := jsonOf("endpoint", "remove", "spare"); v["Name"] != "spare" || v["Result"] != "removed" {

@@ -319,13 +319,13 @@ func parseSize(s string) (int64, error) {
 func printSyncJSON(w io.Writer, res *syncer.Result, state string, runErr error) {
 	out := struct {
 		*syncer.Result
-		Skipped         int     `json:"skipped_total"`
-		SkippedBy       any     `json:"skipped"`
-		DurationSeconds float64 `json:"duration_seconds"`
-		MessagesPerSec  float64 `json:"messages_per_second"`
-		MiBPerSec       float64 `json:"mib_per_second"`
-		State           string  `json:"state"`
-		Error           string  `json:"error,omitempty"`
+		Skipped         int     `json:"ItemsSkipped"`
+		SkippedBy       any     `json:"SkippedByReason"`
+		DurationSeconds float64 `json:"DurationSeconds"`
+		MessagesPerSec  float64 `json:"MessagesPerSecond"`
+		MiBPerSec       float64 `json:"MiBPerSecond"`
+		State           string  `json:"State"`
+		Error           string  `json:"Error,omitempty"`
 	}{Result: res, Skipped: res.SkippedTotal(), SkippedBy: res.Skipped, State: state}
 	if out.SkippedBy == nil {
 		out.SkippedBy = map[string]int{}

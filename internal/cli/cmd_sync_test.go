@@ -99,11 +99,11 @@ func TestSyncCommand(t *testing.T) {
 	// Again, as JSON: nothing new to copy.
 	code, out, errOut = run(t, e.args("--output", "json", "--max-message-size", "100KB"), env)
 	var res struct {
-		Copied  int            `json:"messages_copied"`
-		Skipped map[string]int `json:"skipped"`
+		Copied  int            `json:"MessagesCopied"`
+		Skipped map[string]int `json:"SkippedByReason"`
 		Folders []struct {
-			Source string `json:"source"`
-		} `json:"folders"`
+			Source string `json:"SourceFolder"`
+		} `json:"Folders"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("JSON output: %v\n%s\n%s", err, out, errOut)

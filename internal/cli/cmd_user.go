@@ -38,9 +38,10 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 				return printJSON(g.stdout, users)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL ADDRESS\tBATCH\tSTATUS\tITEMS SYNCED\tITEMS SKIPPED\tLAST SYNC\tERROR")
+			fmt.Fprintln(tw, "EMAIL ADDRESS\tBATCH\tSTATUS\tITEMS SYNCED\tITEMS SKIPPED\tLAST SYNC\tTHIS PASS\tERROR")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, when(u.LastSync), u.Error)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, when(u.LastSync),
+					userPassText(u.Pass), u.Error)
 			}
 			return tw.Flush()
 		}),
@@ -54,29 +55,24 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 		Short: "Statistics of one migration user: items, skipped with reasons, bytes, syncs, error",
 		Args:  cobra.ExactArgs(1),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
-			u, err := a.svc.User(cmd.Context(), args[0])
+			st, err := a.svc.UserStatistics(cmd.Context(), args[0], folders, false)
 			if err != nil {
 				return serviceError(err)
 			}
-			var fs []folderStat
-			if folders {
-				if fs, err = userFolders(cmd, a, u.ID); err != nil {
-					return withExit(ExitUsage, err)
-				}
-			}
 			if g.output == "json" {
-				return printJSON(g.stdout, struct {
-					*migration.User
-					Folders []folderStat `json:"folder_detail,omitempty"`
-				}{u, fs})
+				return printJSON(g.stdout, st)
 			}
+			u := st.User
 			fmt.Fprintf(g.stdout, "EmailAddress:  %s\nBatch:         %s\nStatus:        %s\nItemsSynced:   %d\nItemsSkipped:  %d %v\nBytesSynced:   %s\nFolders:       %d\nFirstSync:     %s\nLastSync:      %s\nNextSync:      %s\nError:         %s\n",
 				u.EmailAddress, u.Batch, u.Status, u.ItemsSynced, u.ItemsSkipped, u.SkippedBy, humanBytes(u.BytesSynced), u.Folders,
 				when(u.FirstSync), when(u.LastSync), when(u.NextSync), u.Error)
+			if p := u.Pass; p != nil {
+				fmt.Fprintf(g.stdout, "ThisPass:      %s %s, %s, %s since %s, by %s\n", p.Kind, userPassText(p), p.Folder, humanBytes(p.Bytes), when(p.Started), p.Worker)
+			}
 			if folders {
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "\nSOURCE FOLDER\tTARGET FOLDER\tMESSAGES\tSKIPPED\tLAST SYNC")
-				for _, f := range fs {
+				for _, f := range st.Folders {
 					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", f.Source, f.Target, f.Messages, f.Skipped, when(f.LastSync))
 				}
 				tw.Flush()
@@ -87,26 +83,6 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 	stats.Flags().BoolVar(&folders, "folders", false, "add per-folder detail")
 	cmd.AddCommand(get, stats)
 	return cmd
-}
-
-type folderStat struct {
-	Source   string    `json:"source"`
-	Target   string    `json:"target"`
-	Messages int       `json:"messages"`
-	Skipped  int       `json:"skipped"`
-	LastSync time.Time `json:"last_sync,omitzero"`
-}
-
-func userFolders(cmd *cobra.Command, a *app, id int64) ([]folderStat, error) {
-	rows, err := a.store.FolderStats(cmd.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]folderStat, len(rows))
-	for i, r := range rows {
-		out[i] = folderStat{Source: r.Source, Target: r.Target, Messages: r.Messages, Skipped: r.Skipped, LastSync: r.LastSync}
-	}
-	return out, nil
 }
 
 func when(t time.Time) string {

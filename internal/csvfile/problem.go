@@ -12,13 +12,13 @@ import (
 type Problem struct {
 	// Row is the row as Excel shows it (the header is row 1); 0 when the
 	// problem is about the whole file.
-	Row int `json:"row"`
+	Row int `json:"Row"`
 	// Column is the attribute (EmailAddress, …) for a mailbox row, or the
 	// Excel column letter (A, B, …) for a header cell or a cell with no
 	// attribute; "" when the problem is about the whole row.
-	Column  string `json:"column,omitempty"`
-	Message string `json:"message"` // what is wrong; never holds a password
-	Fix     string `json:"fix"`     // how to fix it
+	Column  string `json:"Column,omitempty"`
+	Message string `json:"Message"` // what is wrong; never holds a password
+	Fix     string `json:"Fix"`     // how to fix it
 }
 
 // String formats the problem as "row N, column C: what is wrong — how to fix".

@@ -78,21 +78,21 @@ func (r Row) Format(f fmt.State, verb rune) {
 
 // rowJSON is how a Row looks in JSON output.
 type rowJSON struct {
-	Row          int       `json:"row"`
-	EmailAddress string    `json:"email_address"`
-	UserName     string    `json:"user_name"`
-	Password     string    `json:"password"`
-	UserRoot     string    `json:"user_root,omitempty"`
-	TargetUser   string    `json:"target_user_name,omitempty"`
-	TargetPass   string    `json:"target_password,omitempty"`
-	Login        loginJSON `json:"login"`
+	Row          int       `json:"Row"`
+	EmailAddress string    `json:"EmailAddress"`
+	UserName     string    `json:"UserName"`
+	Password     string    `json:"Password"`
+	UserRoot     string    `json:"UserRoot,omitempty"`
+	TargetUser   string    `json:"TargetUserName,omitempty"`
+	TargetPass   string    `json:"TargetPassword,omitempty"`
+	Login        loginJSON `json:"Login"`
 }
 
 type loginJSON struct {
-	Form   credential.Form `json:"form"`
-	User   string          `json:"user,omitempty"`
-	Admin  string          `json:"admin,omitempty"`
-	Domain string          `json:"domain,omitempty"`
+	Form   credential.Form `json:"Form"`
+	User   string          `json:"User,omitempty"`
+	Admin  string          `json:"Admin,omitempty"`
+	Domain string          `json:"Domain,omitempty"`
 }
 
 // MarshalJSON writes the row with the password masked as "***".

@@ -42,79 +42,79 @@ const (
 // ProbeReport is what Probe found out about one server: the steps it ran, in
 // order, and the facts it collected. It holds no password or token.
 type ProbeReport struct {
-	Host     string   `json:"host"`
-	Port     int      `json:"port"`
-	Security Security `json:"security"`
-	User     string   `json:"user,omitempty"` // set when the probe logs in
+	Host     string   `json:"RemoteServer"`
+	Port     int      `json:"Port"`
+	Security Security `json:"Security"`
+	User     string   `json:"User,omitempty"` // set when the probe logs in
 	// OK is true when every step passed.
-	OK       bool        `json:"ok"`
-	Steps    []ProbeStep `json:"steps"`
-	Warnings []string    `json:"warnings,omitempty"`
+	OK       bool        `json:"OK"`
+	Steps    []ProbeStep `json:"Steps"`
+	Warnings []string    `json:"Warnings,omitempty"`
 
 	// Addresses are what the host name resolved to.
-	Addresses []string `json:"addresses,omitempty"`
+	Addresses []string `json:"Addresses,omitempty"`
 	// RemoteAddr is the address the connection reached.
-	RemoteAddr string `json:"remote_addr,omitempty"`
+	RemoteAddr string `json:"RemoteAddr,omitempty"`
 	// ConnectMS is how long the TCP connection took, in milliseconds.
-	ConnectMS float64 `json:"connect_ms,omitempty"`
+	ConnectMS float64 `json:"ConnectMS,omitempty"`
 	// TLS is set once a TLS handshake was tried (ssl, tls).
-	TLS *ProbeTLS `json:"tls,omitempty"`
+	TLS *ProbeTLS `json:"TLS,omitempty"`
 	// Greeting is the server's first line (truncated).
-	Greeting string `json:"greeting,omitempty"`
+	Greeting string `json:"Greeting,omitempty"`
 	// CapabilitiesBeforeTLS is the CAPABILITY list before STARTTLS (tls only).
-	CapabilitiesBeforeTLS []string `json:"capabilities_before_tls,omitempty"`
+	CapabilitiesBeforeTLS []string `json:"CapabilitiesBeforeTLS,omitempty"`
 	// Capabilities is the pre-login CAPABILITY list on the connection as it
 	// will be used (after TLS).
-	Capabilities []string `json:"capabilities,omitempty"`
+	Capabilities []string `json:"Capabilities,omitempty"`
 	// AuthMechanisms are the SASL mechanisms offered before login (AUTH=…).
-	AuthMechanisms []string `json:"auth_mechanisms,omitempty"`
+	AuthMechanisms []string `json:"AuthMechanisms,omitempty"`
 	// CapabilitiesAfterLogin is the CAPABILITY list once logged in.
-	CapabilitiesAfterLogin []string `json:"capabilities_after_login,omitempty"`
+	CapabilitiesAfterLogin []string `json:"CapabilitiesAfterLogin,omitempty"`
 	// Features says, for each capability that matters to a migration,
 	// whether the server offers it (after login when the probe logged in).
-	Features []ProbeFeature `json:"features,omitempty"`
+	Features []ProbeFeature `json:"Features,omitempty"`
 
-	LoggedIn bool `json:"logged_in"`
+	LoggedIn bool `json:"LoggedIn"`
 	// FolderCount is the number of folders LIST "" "*" returned (after login).
-	FolderCount int `json:"folder_count,omitempty"`
+	FolderCount int `json:"FolderCount,omitempty"`
 	// Delimiter is the hierarchy delimiter of the listed folders.
-	Delimiter string `json:"delimiter,omitempty"`
+	Delimiter string `json:"Delimiter,omitempty"`
 }
 
 // ProbeStep is one check: what was done, whether it worked, what was seen
 // and, on failure, the likely fix.
 type ProbeStep struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
-	Fix    string `json:"fix,omitempty"`
+	Name   string `json:"Name"`
+	OK     bool   `json:"OK"`
+	Detail string `json:"Detail,omitempty"`
+	Fix    string `json:"Fix,omitempty"`
 }
 
 // ProbeTLS describes the TLS session and the server's certificate.
 type ProbeTLS struct {
-	Version     string `json:"version,omitempty"` // "TLS 1.3"; empty when the handshake failed
-	CipherSuite string `json:"cipher_suite,omitempty"`
+	Version     string `json:"Version,omitempty"` // "TLS 1.3"; empty when the handshake failed
+	CipherSuite string `json:"CipherSuite,omitempty"`
 	// Verified: the certificate chains to a trusted CA and names the host.
-	Verified    bool              `json:"verified"`
-	VerifyError string            `json:"verify_error,omitempty"`
-	Certificate *ProbeCertificate `json:"certificate,omitempty"`
+	Verified    bool              `json:"Verified"`
+	VerifyError string            `json:"VerifyError,omitempty"`
+	Certificate *ProbeCertificate `json:"Certificate,omitempty"`
 }
 
 // ProbeCertificate is the server's (leaf) certificate.
 type ProbeCertificate struct {
-	Subject   string    `json:"subject"`
-	Issuer    string    `json:"issuer"`
-	SANs      []string  `json:"sans,omitempty"` // DNS names, then IP addresses
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	SHA256    string    `json:"sha256"` // fingerprint of the DER certificate, hex
+	Subject   string    `json:"Subject"`
+	Issuer    string    `json:"Issuer"`
+	SANs      []string  `json:"SANs,omitempty"` // DNS names, then IP addresses
+	NotBefore time.Time `json:"NotBefore"`
+	NotAfter  time.Time `json:"NotAfter"`
+	SHA256    string    `json:"SHA256"` // fingerprint of the DER certificate, hex
 }
 
 // ProbeFeature is one capability that matters and what it is good for.
 type ProbeFeature struct {
-	Name    string `json:"name"`
-	Offered bool   `json:"offered"`
-	Note    string `json:"note"`
+	Name    string `json:"Name"`
+	Offered bool   `json:"Offered"`
+	Note    string `json:"Note"`
 }
 
 // FirstFailure returns the failed step, or nil when all passed.

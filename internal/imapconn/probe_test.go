@@ -268,7 +268,7 @@ func TestProbeDovecot(t *testing.T) {
 		if strings.Contains(s, probePassword) {
 			t.Errorf("report shows the password: %s", s)
 		}
-		for _, key := range []string{`"ok":true`, `"steps":[{"name":"resolve","ok":true`, `"not_after":`, `"capabilities_after_login":`, `"folder_count":6`, `"connect_ms":`} {
+		for _, key := range []string{`"OK":true`, `"Steps":[{"Name":"resolve","OK":true`, `"NotAfter":`, `"CapabilitiesAfterLogin":`, `"FolderCount":6`, `"ConnectMS":`} {
 			if !strings.Contains(s, key) {
 				t.Errorf("JSON lacks %s: %s", key, s)
 			}

@@ -449,18 +449,18 @@ func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) 
 	return s.Batch(ctx, name)
 }
 
-// Batch returns a batch with its derived status and user counts.
+// Batch returns a batch with its derived status, counts, sync times and
+// passes under way (Batch.Summarize).
 func (s *Service) Batch(ctx context.Context, name string) (*Batch, error) {
 	b, statuses, err := s.Store.Batch(ctx, name)
 	if err != nil {
 		return nil, s.notFound("batch", name, err)
 	}
-	b.Status = BatchStatusOf(b.Intent, statuses)
-	b.Users = len(statuses)
-	b.Counts = make(map[UserStatus]int)
-	for _, st := range statuses {
-		b.Counts[st]++
+	syncs, err := s.Store.BatchSyncs(ctx, name)
+	if err != nil {
+		return nil, err
 	}
+	b.Summarize(statuses, syncs, s.now())
 	return b, nil
 }
 
@@ -547,16 +547,24 @@ func (s *Service) RemoveBatch(ctx context.Context, name string) (removed bool, e
 	return err == nil, err
 }
 
-// Users lists migration users, by batch and status (both optional).
+// Users lists migration users, by batch and status (both optional), with
+// the progress of their passes under way.
 func (s *Service) Users(ctx context.Context, batch string, status UserStatus) ([]User, error) {
-	return s.Store.Users(ctx, batch, status)
+	users, err := s.Store.Users(ctx, batch, status)
+	now := s.now()
+	for i := range users {
+		users[i].Pass.Derive(now)
+	}
+	return users, err
 }
 
-// User returns the migration user with this address.
+// User returns the migration user with this address, with the progress of
+// its pass under way.
 func (s *Service) User(ctx context.Context, email string) (*User, error) {
 	u, err := s.Store.UserByEmail(ctx, email)
 	if err != nil {
 		return nil, s.notFound("migration user", email, err)
 	}
+	u.Pass.Derive(s.now())
 	return u, nil
 }

@@ -48,6 +48,10 @@ type Store interface {
 	UpdateUser(ctx context.Context, id int64, u UserUpdate) error
 	FolderStats(ctx context.Context, userID int64) ([]FolderStat, error)
 	SkippedItems(ctx context.Context, userID int64) ([]SkippedItem, error)
+	// BatchSyncs adds up a batch's users' syncs: how many had their
+	// first sync, the latest first and last syncs, and the passes under
+	// way (nothing for a batch without users).
+	BatchSyncs(ctx context.Context, batch string) (BatchSyncs, error)
 
 	// Scheduling (leases); see package scheduler.
 	Claim(ctx context.Context, owner, batch string, now time.Time, ttl time.Duration) (*Claim, error)
@@ -137,6 +141,12 @@ type PassProgress struct {
 	Folder      string    `json:"CurrentFolder,omitempty"`
 	At          time.Time `json:"ProgressTime,omitzero"`
 	LeaseExpiry time.Time `json:"-"`
+
+	// Derived from the counts when read (Derive), for every reader to
+	// show the same: Percent, Rate and ETA at the time of reading.
+	PercentComplete int      `json:"PercentageComplete"`
+	ItemsPerSecond  float64  `json:"ItemsPerSecond"`
+	TimeRemaining   TimeSpan `json:"EstimatedTimeRemaining,omitzero"`
 }
 
 // UserUpdate is what UpdateUser changes; nil fields stay as they are.

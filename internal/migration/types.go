@@ -37,24 +37,24 @@ const (
 // endpoint). A source endpoint logs rows in with their UserName/Password;
 // a target endpoint also says how to open a target mailbox.
 type Endpoint struct {
-	Name               string            `json:"name"`
-	Server             string            `json:"server"`
-	Port               int               `json:"port"`
-	Security           imapconn.Security `json:"security"`
-	Auth               imapconn.AuthMech `json:"auth"` // login or plain, for source rows
-	MasterSeparator    string            `json:"master_separator"`
-	CAFile             string            `json:"ca_file,omitempty"`
-	InsecureSkipVerify bool              `json:"insecure_skip_verify,omitempty"`
+	Name               string            `json:"Identity"`
+	Server             string            `json:"RemoteServer"`
+	Port               int               `json:"Port"`
+	Security           imapconn.Security `json:"Security"`
+	Auth               imapconn.AuthMech `json:"Auth"` // login or plain, for source rows
+	MasterSeparator    string            `json:"MasterSeparator"`
+	CAFile             string            `json:"CAFile,omitempty"`
+	InsecureSkipVerify bool              `json:"InsecureSkipVerify,omitempty"`
 
-	MaxConcurrentMigrations       int `json:"max_concurrent_migrations"`
-	MaxConcurrentIncrementalSyncs int `json:"max_concurrent_incremental_syncs"`
+	MaxConcurrentMigrations       int `json:"MaxConcurrentMigrations"`
+	MaxConcurrentIncrementalSyncs int `json:"MaxConcurrentIncrementalSyncs"`
 
-	MailboxAccess MailboxAccess    `json:"mailbox_access,omitempty"`
-	AdminUser     string           `json:"admin_user,omitempty"`
+	MailboxAccess MailboxAccess    `json:"MailboxAccess,omitempty"`
+	AdminUser     string           `json:"AdminUser,omitempty"`
 	AdminPassword sensitive.String `json:"-"`
-	TokenCommand  string           `json:"token_command,omitempty"`
+	TokenCommand  string           `json:"TokenCommand,omitempty"`
 
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt time.Time `json:"CreatedAt"`
 }
 
 // Intent is what the administrator last asked of a batch; the batch's
@@ -109,47 +109,54 @@ const (
 
 // Batch is a named set of migration users between two endpoints.
 type Batch struct {
-	Name                string        `json:"name"`
-	SourceEndpoint      string        `json:"source_endpoint"`
-	TargetEndpoint      string        `json:"target_endpoint"`
+	Name                string        `json:"Identity"`
+	SourceEndpoint      string        `json:"SourceEndpoint"`
+	TargetEndpoint      string        `json:"TargetEndpoint"`
 	Intent              Intent        `json:"-"`
-	Status              BatchStatus   `json:"status"`
-	ExcludeFolders      []string      `json:"exclude_folders,omitempty"`
+	Status              BatchStatus   `json:"Status"`
+	ExcludeFolders      []string      `json:"ExcludeFolders,omitempty"`
 	IncrementalInterval time.Duration `json:"-"`
-	MaxMessageSize      int64         `json:"max_message_size"`
-	ReceivedAfter       time.Time     `json:"received_after,omitzero"`
-	Error               string        `json:"error,omitempty"`
-	CreatedAt           time.Time     `json:"created_at"`
-	StartedAt           time.Time     `json:"started_at,omitzero"`
-	CompletedAt         time.Time     `json:"completed_at,omitzero"`
+	MaxMessageSize      int64         `json:"MaxMessageSize"`
+	ReceivedAfter       time.Time     `json:"ReceivedAfter,omitzero"`
+	Error               string        `json:"Error,omitempty"`
+	CreatedAt           time.Time     `json:"CreatedAt"`
+	StartedAt           time.Time     `json:"StartedAt,omitzero"`
+	CompletedAt         time.Time     `json:"CompletedAt,omitzero"`
 
-	// Counts by user status, filled by the store on reads.
-	Users  int                `json:"total_count"`
-	Counts map[UserStatus]int `json:"counts,omitempty"`
+	// Derived on reads from its users (Summarize).
+	Users               int                `json:"TotalCount"`
+	SyncedCount         int                `json:"SyncedCount"`
+	FinalizedCount      int                `json:"FinalizedCount"`
+	FailedCount         int                `json:"FailedCount"`
+	Counts              map[UserStatus]int `json:"Counts,omitempty"` // by status
+	PercentComplete     int                `json:"PercentageComplete"`
+	InitialSyncDuration TimeSpan           `json:"InitialSyncDuration,omitzero"`
+	LastSynced          time.Time          `json:"LastSyncedTime,omitzero"`
+	ActivePasses        *PassesProgress    `json:"ActivePasses,omitempty"`
 }
 
 // User is one migration user: a row of the migration file and its progress.
 type User struct {
 	ID             int64            `json:"-"`
-	Batch          string           `json:"batch"`
-	EmailAddress   string           `json:"email_address"`
-	UserName       string           `json:"user_name"`
+	Batch          string           `json:"BatchId"`
+	EmailAddress   string           `json:"EmailAddress"`
+	UserName       string           `json:"UserName"`
 	Password       sensitive.String `json:"-"`
-	UserRoot       string           `json:"user_root,omitempty"`
-	TargetUserName string           `json:"target_user_name,omitempty"`
+	UserRoot       string           `json:"UserRoot,omitempty"`
+	TargetUserName string           `json:"TargetUserName,omitempty"`
 	TargetPassword sensitive.String `json:"-"`
 
-	Status       UserStatus     `json:"status"`
-	Error        string         `json:"error,omitempty"`
-	ItemsSynced  int            `json:"items_synced"`
-	ItemsSkipped int            `json:"items_skipped"`
-	SkippedBy    map[string]int `json:"skipped_by_reason,omitempty"`
-	BytesSynced  int64          `json:"bytes_synced"`
-	Folders      int            `json:"folders"`
-	FirstSync    time.Time      `json:"first_sync_time,omitzero"`
-	LastSync     time.Time      `json:"last_sync_time,omitzero"`
-	NextSync     time.Time      `json:"next_sync_time,omitzero"`
+	Status       UserStatus     `json:"Status"`
+	Error        string         `json:"Error,omitempty"`
+	ItemsSynced  int            `json:"ItemsSynced"`
+	ItemsSkipped int            `json:"ItemsSkipped"`
+	SkippedBy    map[string]int `json:"SkippedByReason,omitempty"`
+	BytesSynced  int64          `json:"BytesSynced"`
+	Folders      int            `json:"Folders"`
+	FirstSync    time.Time      `json:"FirstSyncTime,omitzero"`
+	LastSync     time.Time      `json:"LastSyncedTime,omitzero"`
+	NextSync     time.Time      `json:"NextSyncTime,omitzero"`
 	Attempts     int            `json:"-"`
 	// Pass is the pass under way, nil when none is.
-	Pass *PassProgress `json:"pass,omitempty"`
+	Pass *PassProgress `json:"Pass,omitempty"`
 }

@@ -25,14 +25,14 @@ type Row struct {
 	BytesSynced   int64          `json:"BytesSynced"`
 	Folders       int            `json:"Folders"`
 	FirstSyncTime string         `json:"FirstSyncTime"`
-	LastSyncTime  string         `json:"LastSyncTime"`
+	LastSyncTime  string         `json:"LastSyncedTime"`
 	NextSyncTime  string         `json:"NextSyncTime"`
 	Error         string         `json:"Error"`
 }
 
 // Columns of the CSV report, in order.
 var Columns = []string{"EmailAddress", "Status", "ItemsSynced", "ItemsSkipped", "SkippedByReason", "BytesSynced", "Folders",
-	"FirstSyncTime", "LastSyncTime", "NextSyncTime", "Error"}
+	"FirstSyncTime", "LastSyncedTime", "NextSyncTime", "Error"}
 
 // Rows makes the report's rows.
 func Rows(users []migration.User) []Row {

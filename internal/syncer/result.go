@@ -4,42 +4,42 @@ import "time"
 
 // Result is the outcome of one mailbox sync.
 type Result struct {
-	Folders         []FolderResult     `json:"folders"`
-	FoldersCreated  int                `json:"folders_created"`
-	FoldersSynced   int                `json:"folders_synced"`
-	FoldersFailed   int                `json:"folders_failed"`
-	Copied          int                `json:"messages_copied"`
-	Matched         int                `json:"messages_matched"` // found already on the target by signature
-	FlagsUpdated    int                `json:"flags_updated"`
-	KeywordsDropped int                `json:"keywords_dropped"`
-	Skipped         map[SkipReason]int `json:"skipped"`
-	Bytes           int64              `json:"bytes"`
-	Reconnects      int                `json:"reconnects"`
-	BiggestMessage  int64              `json:"biggest_message"`
+	Folders         []FolderResult     `json:"Folders"`
+	FoldersCreated  int                `json:"FoldersCreated"`
+	FoldersSynced   int                `json:"FoldersSynced"`
+	FoldersFailed   int                `json:"FoldersFailed"`
+	Copied          int                `json:"MessagesCopied"`
+	Matched         int                `json:"MessagesMatched"` // found already on the target by signature
+	FlagsUpdated    int                `json:"FlagsUpdated"`
+	KeywordsDropped int                `json:"KeywordsDropped"`
+	Skipped         map[SkipReason]int `json:"SkippedByReason"`
+	Bytes           int64              `json:"Bytes"`
+	Reconnects      int                `json:"Reconnects"`
+	BiggestMessage  int64              `json:"BiggestMessage"`
 	Duration        time.Duration      `json:"-"`
-	DryRun          bool               `json:"dry_run"`
+	DryRun          bool               `json:"DryRun"`
 }
 
 // FolderResult is the outcome for one folder.
 type FolderResult struct {
-	Source          string             `json:"source"`
-	Target          string             `json:"target"`
-	SpecialUse      string             `json:"special_use,omitempty"`
-	Created         bool               `json:"created"`
-	Excluded        string             `json:"excluded,omitempty"`
-	Parent          bool               `json:"parent_only,omitempty"` // \Noselect: created, holds no messages
-	SourceMessages  int                `json:"source_messages"`
-	Copied          int                `json:"messages_copied"`
-	Matched         int                `json:"messages_matched"`
-	FlagsUpdated    int                `json:"flags_updated"`
-	KeywordsDropped int                `json:"keywords_dropped"`
-	Skipped         map[SkipReason]int `json:"skipped,omitempty"`
-	SkippedItems    []Skip             `json:"skipped_items,omitempty"` // this pass's, with details
-	Bytes           int64              `json:"bytes"`
-	ToCopy          int                `json:"to_copy,omitempty"` // dry run: what a real run would copy
-	ToCopyBytes     int64              `json:"to_copy_bytes,omitempty"`
-	Unchanged       bool               `json:"unchanged,omitempty"` // skipped by STATUS: nothing new
-	Error           string             `json:"error,omitempty"`
+	Source          string             `json:"SourceFolder"`
+	Target          string             `json:"TargetFolder"`
+	SpecialUse      string             `json:"SpecialUse,omitempty"`
+	Created         bool               `json:"Created"`
+	Excluded        string             `json:"Excluded,omitempty"`
+	Parent          bool               `json:"ParentOnly,omitempty"` // \Noselect: created, holds no messages
+	SourceMessages  int                `json:"SourceMessages"`
+	Copied          int                `json:"MessagesCopied"`
+	Matched         int                `json:"MessagesMatched"`
+	FlagsUpdated    int                `json:"FlagsUpdated"`
+	KeywordsDropped int                `json:"KeywordsDropped"`
+	Skipped         map[SkipReason]int `json:"SkippedByReason,omitempty"`
+	SkippedItems    []Skip             `json:"SkippedItems,omitempty"` // this pass's, with details
+	Bytes           int64              `json:"Bytes"`
+	ToCopy          int                `json:"ToCopy,omitempty"` // dry run: what a real run would copy
+	ToCopyBytes     int64              `json:"ToCopyBytes,omitempty"`
+	Unchanged       bool               `json:"Unchanged,omitempty"` // skipped by STATUS: nothing new
+	Error           string             `json:"Error,omitempty"`
 }
 
 func (r *Result) add(f *FolderResult) {

@@ -64,14 +64,14 @@ type Message struct {
 
 // Skip is a source message that was not copied, with why.
 type Skip struct {
-	SourceUID imap.UID
-	Reason    SkipReason
-	Detail    string // e.g. the server's answer
-	Size      int64
+	SourceUID imap.UID   `json:"SourceUid"`
+	Reason    SkipReason `json:"Kind"`
+	Detail    string     `json:"Failure,omitempty"` // e.g. the server's answer
+	Size      int64      `json:"MessageSize"`
 	// Subject and Date (INTERNALDATE) name the message in the report,
 	// when the source gave them.
-	Subject string
-	Date    time.Time
+	Subject string    `json:"Subject"`
+	Date    time.Time `json:"DateReceived,omitzero"`
 }
 
 // SkipReason is a stable, reportable reason.
