@@ -217,11 +217,18 @@ func sumSkipped(m map[string]int) int {
 }
 
 // ReleaseAll gives up owner's leases: the users are due again at once,
-// showing the status they had before the pass (Queued or Synced).
+// showing the status they had before the pass (Queued or Synced), unless
+// the batch was stopped or is being removed meanwhile: then, as
+// migration.Settle decides for a pass that ends after stop or remove, they
+// are Stopped or Removing with nothing due (not left Stopping with no
+// worker).
 func (s *DB) ReleaseAll(ctx context.Context, owner string) error {
+	const intent = `(SELECT b.intent FROM batch b WHERE b.name = migration_user.batch)`
 	_, err := s.db.ExecContext(ctx, `UPDATE migration_user SET lease_owner = '', lease_expiry = NULL, kind = '', pass_started = NULL,
 		progress_items = 0, progress_bytes = 0, progress_total = 0, progress_folder = '', progress_at = NULL,
-		status = CASE WHEN status IN ('Syncing', 'IncrementalSyncing', 'Completing') THEN (CASE WHEN first_sync IS NULL THEN 'Queued' ELSE 'Synced' END) ELSE status END
+		status = CASE `+intent+` WHEN 'stopped' THEN 'Stopped' WHEN 'removing' THEN 'Removing' ELSE
+			(CASE WHEN status IN ('Syncing', 'IncrementalSyncing', 'Completing', 'Stopping') THEN (CASE WHEN first_sync IS NULL THEN 'Queued' ELSE 'Synced' END) ELSE status END) END,
+		next_due = CASE WHEN `+intent+` IN ('stopped', 'removing') THEN NULL ELSE next_due END
 		WHERE lease_owner = ?`, owner)
 	return err
 }

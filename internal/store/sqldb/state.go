@@ -194,7 +194,7 @@ func (m *Mailbox) AddPending(ctx context.Context, source string, ps []syncer.Pen
 		}
 		defer stmt.Close()
 		for _, p := range ps {
-			var sum []byte
+			sum := []byte{} // NOT NULL: empty when unknown
 			if p.Sig.Content.Known() {
 				sum = p.Sig.Content.Sum[:]
 			}

@@ -7,17 +7,25 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
 
-// PutWorker records a worker process, or its latest sign of life.
+// PutWorker records a worker process, or its latest sign of life; a
+// process that starts under the name of one that was not removed (a
+// configured name, after a crash) replaces it.
 func (s *DB) PutWorker(ctx context.Context, w migration.Worker) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO worker (name, host, pid, slots, busy, version, started_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET busy = excluded.busy, seen_at = excluded.seen_at`,
+		ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, slots = excluded.slots, busy = excluded.busy,
+		version = excluded.version, started_at = excluded.started_at, seen_at = excluded.seen_at`,
 		w.Name, w.Host, w.PID, w.Slots, w.Busy, w.Version, s.ts(w.Started), s.ts(w.Seen))
 	return err
 }
 
-// Workers lists the workers seen since since, by name.
+// Workers lists the workers seen since since (the zero time: all), by
+// name.
 func (s *DB) Workers(ctx context.Context, since time.Time) ([]migration.Worker, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, host, pid, slots, busy, version, started_at, seen_at FROM worker WHERE seen_at >= ? ORDER BY name`, s.ts(since))
+	q, args := `SELECT name, host, pid, slots, busy, version, started_at, seen_at FROM worker`, []any{}
+	if !since.IsZero() { // seen_at >= NULL would match none
+		q, args = q+` WHERE seen_at >= ?`, append(args, s.ts(since))
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,27 @@ func Run(t *testing.T, newDB func(t *testing.T) string) {
 	}{
 		{"ClaimLimitsAndLeases", testClaimLimitsAndLeases},
 		{"MailboxStateRoundTrip", testMailboxStateRoundTrip},
+		{"SetIntentFollowsCommand", testSetIntentFollowsCommand},
+		{"ClaimFollowsDue", testClaimFollowsDue},
+		{"ClaimEndpointLimits", testClaimEndpointLimits},
+		{"ClaimConcurrency", testClaimConcurrency},
+		{"Heartbeat", testHeartbeat},
+		{"FinishSettles", testFinishSettles},
+		{"ReleaseAll", testReleaseAll},
+		{"EndpointCRUD", testEndpointCRUD},
+		{"CreateBatch", testCreateBatch},
+		{"CreateBatchConcurrently", testCreateBatchConcurrently},
+		{"AddUsers", testAddUsers},
+		{"DeleteBatch", testDeleteBatch},
+		{"RemoveWhileDeleting", testRemoveWhileDeleting},
+		{"RemoveUser", testRemoveUser},
+		{"UpdateUser", testUpdateUser},
+		{"FinishRemovals", testFinishRemovals},
+		{"Workers", testWorkers},
+		{"SecretKeyID", testSecretKeyID},
+		{"SkippedItemsAndFolderStats", testSkippedItemsAndFolderStats},
+		{"TimesRoundTripUTC", testTimesRoundTripUTC},
+		{"OpenRefusesUnknownSchemes", testOpenRefusesUnknownSchemes},
 	}
 	tests = append(tests, more...)
 	for _, tc := range tests {
