@@ -160,8 +160,8 @@ func TestTLSVerification(t *testing.T) {
 		}
 		cfg.CAFile = ""
 		_, err = imapconn.Connect(ctx, cfg, nil)
-		if err == nil || !strings.Contains(err.Error(), "--ca-file") {
-			t.Errorf("%s without the CA: want an untrusted-certificate error naming --ca-file, got %v", sec, err)
+		if err == nil || !strings.Contains(err.Error(), "ca-file") {
+			t.Errorf("%s without the CA: want an untrusted-certificate error naming the CA file flag, got %v", sec, err)
 		}
 	}
 	// Implicit TLS against the plain port says what is likely wrong.
