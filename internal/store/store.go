@@ -55,9 +55,10 @@ func Kind(dsn string) (kind, rest string, err error) {
 		case "sqlite", "file":
 			return "sqlite", strings.TrimPrefix(dsn[len(m[0]):], "//"), nil
 		case "postgres", "postgresql":
-			return "", "", fmt.Errorf("database %q: a PostgreSQL address is written postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE", redactDSN(dsn))
+			return "", "", fmt.Errorf("database %s:…: a PostgreSQL address is written postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE", m[1])
 		}
-		return "", "", fmt.Errorf("database %q: unknown scheme %q: use a file path (SQLite) or postgres://USER@HOST/DATABASE (PostgreSQL)", redactDSN(dsn), m[1])
+		// The rest is not shown: it may hold a password.
+		return "", "", fmt.Errorf("database %s:…: unknown scheme %q: use a file path (SQLite) or postgres://USER@HOST/DATABASE (PostgreSQL)", m[1], m[1])
 	}
 	return "sqlite", dsn, nil
 }
