@@ -45,6 +45,7 @@ func Dialect() sqldb.Dialect {
 		Serialize:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", int64(lockClaims)),
 		SkipLocked: " FOR UPDATE OF u SKIP LOCKED",
 		ForUpdate:  " FOR UPDATE",
+		Analyze:    "ANALYZE migration_user",
 	}
 }
 

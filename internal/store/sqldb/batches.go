@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,23 +123,42 @@ func scanBatch(r scanner) (*migration.Batch, error) {
 }
 
 // conflicts returns the users whose address is already in a batch that
-// is not completed (or being removed).
+// is not completed (or being removed). The addresses are looked up
+// rowsPerStatement at a time: a 50,000-row batch is 100 queries, not
+// 50,000 round trips.
 func conflicts(ctx context.Context, tx conn, users []migration.User) (*migration.ConflictError, error) {
 	conflict := &migration.ConflictError{}
-	check, err := tx.PrepareContext(ctx, `SELECT u.email, u.batch FROM migration_user u JOIN batch b ON b.name = u.batch
-		WHERE u.email_key = ? AND b.intent != 'removing' AND u.status NOT IN ('Completed', 'CompletedWithWarnings', 'Removing') LIMIT 1`)
-	if err != nil {
-		return nil, err
-	}
-	defer check.Close()
-	for _, u := range users {
-		var email, other string
-		err := check.QueryRowContext(ctx, strings.ToLower(u.EmailAddress)).Scan(&email, &other)
-		if err == nil {
-			conflict.Emails = append(conflict.Emails, email)
-			conflict.Batches = append(conflict.Batches, other)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+	for chunk := range slices.Chunk(users, rowsPerStatement) {
+		keys := make([]any, len(chunk))
+		for i, u := range chunk {
+			keys[i] = strings.ToLower(u.EmailAddress)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT u.email_key, u.email, u.batch FROM migration_user u JOIN batch b ON b.name = u.batch
+			WHERE u.email_key IN (`+marks(len(keys))+`) AND b.intent != 'removing' AND u.status NOT IN ('Completed', 'CompletedWithWarnings', 'Removing')`, keys...)
+		if err != nil {
 			return nil, err
+		}
+		found := make(map[string][2]string)
+		for rows.Next() {
+			var key, email, other string
+			if err := rows.Scan(&key, &email, &other); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if _, ok := found[key]; !ok {
+				found[key] = [2]string{email, other}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if f, ok := found[k.(string)]; ok {
+				conflict.Emails = append(conflict.Emails, f[0])
+				conflict.Batches = append(conflict.Batches, f[1])
+				delete(found, k.(string))
+			}
 		}
 	}
 	if len(conflict.Emails) > 0 {
@@ -147,32 +167,87 @@ func conflicts(ctx context.Context, tx conn, users []migration.User) (*migration
 	return nil, nil
 }
 
+// rowsPerStatement is how many users one statement inserts or looks up:
+// 500 rows of 10 columns stay well under either engine's limit on
+// parameters (SQLite 32,766, PostgreSQL 65,535).
+const rowsPerStatement = 500
+
 // insertUsers inserts users with no sync state: SQLite may give a new row
 // the id of one deleted before (the highest), and sync state is keyed by
 // id (UserStateKey), so whatever state a key still holds is not the new
 // user's.
 func (s *DB) insertUsers(ctx context.Context, tx conn, batch string, users []migration.User, status migration.UserStatus, due time.Time) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO migration_user (batch, email, email_key, user_name, password, user_root,
-		target_user_name, target_password, status, next_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	clear, err := tx.PrepareContext(ctx, `DELETE FROM mailbox WHERE key = ?`)
-	if err != nil {
-		return err
-	}
-	defer clear.Close()
+	// The unique (batch, email_key) is checked first, so that the error
+	// names every address: an address twice in users, or already in the
+	// batch (completed: conflicts passes it over).
+	dup := &migration.ConflictError{}
+	seen := make(map[string]bool, len(users))
 	for _, u := range users {
-		var id int64
-		if err := ins.QueryRowContext(ctx, batch, u.EmailAddress, strings.ToLower(u.EmailAddress), u.UserName, u.Password.Reveal(),
-			u.UserRoot, u.TargetUserName, u.TargetPassword.Reveal(), status, s.ts(due)).Scan(&id); err != nil {
-			if s.d.IsUnique(err) {
-				return &migration.ConflictError{Emails: []string{u.EmailAddress}, Batches: []string{batch}}
-			}
+		if k := strings.ToLower(u.EmailAddress); seen[k] {
+			dup.Emails, dup.Batches = append(dup.Emails, u.EmailAddress), append(dup.Batches, batch)
+		} else {
+			seen[k] = true
+		}
+	}
+	for chunk := range slices.Chunk(users, rowsPerStatement) {
+		args := []any{batch}
+		for _, u := range chunk {
+			args = append(args, strings.ToLower(u.EmailAddress))
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT email_key FROM migration_user WHERE batch = ? AND email_key IN (`+marks(len(chunk))+`)`, args...)
+		if err != nil {
 			return err
 		}
-		if _, err := clear.ExecContext(ctx, UserStateKey(id)); err != nil {
+		in := make(map[string]bool)
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			in[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, u := range chunk {
+			if in[strings.ToLower(u.EmailAddress)] {
+				dup.Emails, dup.Batches = append(dup.Emails, u.EmailAddress), append(dup.Batches, batch)
+			}
+		}
+	}
+	if len(dup.Emails) > 0 {
+		return dup
+	}
+	// rowsPerStatement rows per INSERT, and their sync state cleared by one
+	// DELETE: a 50,000-row batch is 200 statements, not 100,000.
+	const cols = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	for chunk := range slices.Chunk(users, rowsPerStatement) {
+		args := make([]any, 0, 10*len(chunk))
+		for _, u := range chunk {
+			args = append(args, batch, u.EmailAddress, strings.ToLower(u.EmailAddress), u.UserName, u.Password.Reveal(),
+				u.UserRoot, u.TargetUserName, u.TargetPassword.Reveal(), status, s.ts(due))
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO migration_user (batch, email, email_key, user_name, password, user_root,
+			target_user_name, target_password, status, next_due) VALUES `+strings.TrimSuffix(strings.Repeat(cols+", ", len(chunk)), ", ")+` RETURNING id`, args...)
+		if err != nil {
+			return err
+		}
+		keys := make([]any, 0, len(chunk))
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, UserStateKey(id))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mailbox WHERE key IN (`+marks(len(keys))+`)`, keys...); err != nil {
 			return err
 		}
 	}
@@ -182,6 +257,7 @@ func (s *DB) insertUsers(ctx context.Context, tx conn, batch string, users []mig
 // CreateBatch is serialised with AddUsers, so that two batches created at
 // once cannot both take an address.
 func (s *DB) CreateBatch(ctx context.Context, b *migration.Batch, users []migration.User) error {
+	defer s.analyze(ctx, len(users))
 	return s.txOpt(ctx, true, func(tx conn) error {
 		if c, err := conflicts(ctx, tx, users); c != nil || err != nil {
 			if err != nil {
@@ -205,6 +281,7 @@ func (s *DB) CreateBatch(ctx context.Context, b *migration.Batch, users []migrat
 // AddUsers adds users to an existing batch; they start as the batch's
 // command says for a new user (start(…) makes them due at once).
 func (s *DB) AddUsers(ctx context.Context, batch string, users []migration.User, now time.Time) error {
+	defer s.analyze(ctx, len(users))
 	return s.txOpt(ctx, true, func(tx conn) error {
 		var intent migration.Intent
 		err := tx.QueryRowContext(ctx, `SELECT intent FROM batch WHERE name = ?`+s.d.ForUpdate, batch).Scan(&intent)
@@ -297,6 +374,8 @@ func scanStanding(r scanner) (int64, migration.Standing, error) {
 // to each of its users, in one transaction.
 func (s *DB) SetIntent(ctx context.Context, name string, t migration.Transition) error {
 	now := s.ts(t.Now)
+	changed := 0
+	defer func() { s.analyze(ctx, changed) }()
 	return s.tx(ctx, func(tx conn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE batch SET intent = ?, error = '' WHERE name = ?`, t.Intent, name)
 		if err != nil {
@@ -330,6 +409,7 @@ func (s *DB) SetIntent(ctx context.Context, name string, t migration.Transition)
 			return err
 		}
 		for st, ids := range changes {
+			changed += len(ids)
 			err := inChunks(ids, func(in string, args []any) error {
 				_, err := tx.ExecContext(ctx, `UPDATE migration_user SET status = ?, next_due = ?, attempts = ?, error = ? WHERE id IN (`+in+`)`,
 					append([]any{st.Status, s.ts(st.NextDue), st.Attempts, st.Error}, args...)...)
@@ -488,8 +568,21 @@ func scanUser(r scanner) (*migration.User, error) {
 }
 
 func (s *DB) Users(ctx context.Context, batch string, status migration.UserStatus) ([]migration.User, error) {
-	q := `SELECT ` + userCols + ` FROM migration_user WHERE (? = '' OR batch = ?) AND (? = '' OR status = ?) ORDER BY batch, id`
-	rows, err := s.db.QueryContext(ctx, q, batch, batch, string(status), string(status))
+	// Only the filters given, so that a batch's users are read from the
+	// index on (batch, id) in order, not every user sorted.
+	var where []string
+	var args []any
+	if batch != "" {
+		where, args = append(where, `batch = ?`), append(args, batch)
+	}
+	if status != "" {
+		where, args = append(where, `status = ?`), append(args, string(status))
+	}
+	q := `SELECT ` + userCols + ` FROM migration_user`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY batch, id`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,12 @@ type Dialect struct {
 	SkipLocked string
 	// ForUpdate ends a SELECT whose rows the transaction will change.
 	ForUpdate string
+	// Analyze refreshes the planner's statistics of migration_user, after
+	// a batch of many users is created or commanded ("": none needed).
+	// Without it PostgreSQL plans the claim's candidate query from the
+	// statistics of before (every next_due NULL, say) until autovacuum
+	// comes by, and sorts every due user of the batch in every claim.
+	Analyze string
 }
 
 // DB is an open store.
@@ -150,6 +156,19 @@ func (s *DB) txOpt(ctx context.Context, serialize bool, fn func(conn) error) err
 		return err
 	}
 	return tx.Commit()
+}
+
+// analyzeAfter is how many users a change must touch for the dialect's
+// Analyze to follow it.
+const analyzeAfter = 1000
+
+// analyze runs the dialect's Analyze after a change of n users, when n is
+// large enough to mislead the planner; it is best effort (the statistics
+// are refreshed by autovacuum anyway).
+func (s *DB) analyze(ctx context.Context, n int) {
+	if s.d.Analyze != "" && n >= analyzeAfter {
+		s.sql.ExecContext(ctx, s.d.Analyze)
+	}
 }
 
 // ts is a time as the database takes it; NULL for the zero time.
