@@ -49,13 +49,13 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 	get.Flags().StringVar(&batch, "batch", "", "only this batch")
 	get.Flags().StringVar(&status, "status", "", "only this status, in any case (Queued, Syncing, Synced, Failed, …)")
 	setFieldFlags(get, map[string]string{"Batch": "--batch", "Status": "--status"})
-	var folders bool
+	var folders, skipped bool
 	stats := &cobra.Command{
-		Use:   "stats EMAIL [--folders]",
+		Use:   "stats EMAIL [--folders] [--skipped]",
 		Short: "Statistics of one migration user: items, skipped with reasons, bytes, syncs, error",
 		Args:  cobra.ExactArgs(1),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
-			st, err := a.svc.UserStatistics(cmd.Context(), args[0], folders, false)
+			st, err := a.svc.UserStatistics(cmd.Context(), args[0], folders, skipped)
 			if err != nil {
 				return serviceError(err)
 			}
@@ -77,10 +77,14 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 				}
 				tw.Flush()
 			}
+			if skipped {
+				return printSkipped(g.stdout, st.SkippedItems)
+			}
 			return nil
 		}),
 	}
 	stats.Flags().BoolVar(&folders, "folders", false, "add per-folder detail")
+	stats.Flags().BoolVar(&skipped, "skipped", false, "list each skipped item: folder, UID, date received, subject, size, reason (Get-MigrationUserStatistics -IncludeSkippedItems)")
 	cmd.AddCommand(get, stats)
 	return cmd
 }

@@ -52,6 +52,28 @@ func (s *Service) UserStatistics(ctx context.Context, email string, folders, ski
 	return st, nil
 }
 
+// BatchSkippedItems calls fn with each user of a batch and the messages not
+// migrated for it (Exchange's skipped item details), one user at a time.
+func (s *Service) BatchSkippedItems(ctx context.Context, batch string, fn func(u *User, items []SkippedItem) error) error {
+	if _, err := s.Batch(ctx, batch); err != nil {
+		return err
+	}
+	users, err := s.Store.Users(ctx, batch, "")
+	if err != nil {
+		return err
+	}
+	for i := range users {
+		items, err := s.Store.SkippedItems(ctx, users[i].ID)
+		if err != nil {
+			return err
+		}
+		if err := fn(&users[i], items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RemoveUser deletes a migration user, its sync state and its sealed
 // passwords (Remove-MigrationUser); a pass under way stops at its next
 // heartbeat. It returns the user as it was.

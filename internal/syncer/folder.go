@@ -284,21 +284,22 @@ func (f *folderRun) copy(ctx context.Context, metas []meta) error {
 	for _, m := range metas {
 		switch {
 		case !r.opts.CopyDeleted && slices.Contains(m.flags, imap.FlagDeleted):
-			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipDeleted, Size: m.size, Detail: "flagged \\Deleted on the source (pending expunge)"})
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipDeleted, Size: m.size, Date: m.date, Detail: "flagged \\Deleted on the source (pending expunge)"})
 		case !r.opts.ReceivedAfter.IsZero() && m.date.Before(r.opts.ReceivedAfter):
-			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipFiltered, Size: m.size,
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipFiltered, Size: m.size, Date: m.date,
 				Detail: "received " + m.date.UTC().Format(time.RFC3339) + ", before --received-after"})
 		case m.size > r.opts.MaxMessageSize:
-			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipTooLarge, Size: m.size,
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipTooLarge, Size: m.size, Date: m.date,
 				Detail: fmt.Sprintf("%d bytes, over the %d-byte limit", m.size, r.opts.MaxMessageSize)})
 		case r.items.Add(1) > int64(r.opts.MaxItems):
-			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipMaxItems, Size: m.size,
+			skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipMaxItems, Size: m.size, Date: m.date,
 				Detail: fmt.Sprintf("over the %d-message limit of this mailbox", r.opts.MaxItems)})
 		default:
 			todo = append(todo, m)
 		}
 	}
 	if len(skips) > 0 {
+		f.fillSubjects(ctx, skips)
 		if err := f.commit(ctx, nil, skips, nil); err != nil {
 			return err
 		}
@@ -422,7 +423,7 @@ func (f *folderRun) fetchChunk(ctx context.Context, metas []meta) (*chunk, error
 					io.Copy(io.Discard, it.Literal) // fails at once: ends go-imap's wait for it
 					cmd.Close()
 					if ok && !got[uid] {
-						c.refused = append(c.refused, Skip{SourceUID: uid, Reason: SkipTooLarge, Size: size, Detail: fmt.Sprintf(
+						c.refused = append(c.refused, Skip{SourceUID: uid, Reason: SkipTooLarge, Size: size, Date: m.date, Detail: fmt.Sprintf(
 							"RFC822.SIZE said %d bytes, but the server sent %d, over the %d-byte limit", m.size, size, r.opts.MaxMessageSize)})
 					}
 					return c, &imapconn.Error{Class: imapconn.Transient, Op: fmt.Sprintf("fetch source %q uid %d", f.m.Source.Name, uid),
@@ -465,7 +466,7 @@ func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
 	r := f.w.r
 	skips := c.refused
 	for _, m := range c.missing {
-		skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipVanished, Size: m.size, Detail: "expunged on the source during the copy"})
+		skips = append(skips, Skip{SourceUID: m.uid, Reason: SkipVanished, Size: m.size, Date: m.date, Detail: "expunged on the source during the copy"})
 	}
 	if len(c.msgs) == 0 {
 		return f.commit(ctx, nil, skips, nil)
@@ -496,7 +497,8 @@ func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
 	for i, sp := range c.msgs {
 		switch {
 		case res.Errs[i] != nil:
-			skips = append(skips, Skip{SourceUID: sp.meta.uid, Reason: SkipRejected, Size: sp.size, Detail: res.Errs[i].Error()})
+			skips = append(skips, Skip{SourceUID: sp.meta.uid, Reason: SkipRejected, Size: sp.size, Date: sp.meta.date, Subject: spooledSubject(sp),
+				Detail: res.Errs[i].Error()})
 		case res.UIDs[i] != 0 && (res.UIDValidity == 0 || res.UIDValidity == f.st.TargetUIDValidity):
 			copied = append(copied, Message{SourceUID: sp.meta.uid, TargetUID: res.UIDs[i], Flags: sp.meta.flags, Size: sp.size})
 			f.nextTarget = max(f.nextTarget, res.UIDs[i]+1)
