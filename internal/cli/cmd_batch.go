@@ -52,7 +52,9 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 
 With --output json it prints {"Name", "Result", "Batch"}: Result is started,
 stopping, completing, removed or removing, Batch the batch as it is after the
-command (none once it is removed).
+command (none once it is removed), and Warning when start or complete was
+recorded but no worker is running to act on it (the same sentence is on
+stderr in text).
 
 EXIT STATUS
   0 done; 1 the batch cannot be ` + v.verb + `ed in its state, or does not exist; 2 other errors`,
@@ -63,8 +65,9 @@ EXIT STATUS
 				if err != nil {
 					return serviceError(err)
 				}
+				warning := noWorkerWarning(cmd, a.svc, v.verb)
 				if g.output == "json" {
-					r := batchResult{Name: name, Result: result}
+					r := batchResult{Name: name, Result: result, Warning: warning}
 					if result != "removed" {
 						if r.Batch, err = a.svc.Batch(cmd.Context(), name); err != nil {
 							var ve *migration.ValidationError
@@ -76,6 +79,9 @@ EXIT STATUS
 					return printJSON(g.stdout, r)
 				}
 				fmt.Fprintf(g.stdout, "Batch %s %s%s.\n", name, result, note)
+				if warning != "" {
+					fmt.Fprintln(g.stderr, warning)
+				}
 				return nil
 			}),
 		})
@@ -89,6 +95,9 @@ type batchResult struct {
 	Name   string
 	Result string           // started, stopping, completing, removed or removing
 	Batch  *migration.Batch `json:",omitempty"` // after the command; none once removed
+	// Warning: start and complete were recorded, but no worker is live
+	// to act on them (noWorkerHint).
+	Warning string `json:",omitempty"`
 }
 
 func newBatchNewCommand(g *globalOptions) *cobra.Command {

@@ -47,8 +47,8 @@ EXIT STATUS
 				return printJSON(g.stdout, struct {
 					*migration.Batch
 					Added    int               `json:"Added"`
-					Notices  []string          `json:"notices,omitempty"`
-					Warnings []csvfile.Problem `json:"warnings,omitempty"`
+					Notices  []string          `json:"Notices,omitempty"`
+					Warnings []csvfile.Problem `json:"Warnings,omitempty"`
 				}{b, len(file.Rows), file.Notices, file.Warnings})
 			}
 			for _, n := range file.Notices {
