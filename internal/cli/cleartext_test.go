@@ -76,7 +76,7 @@ func TestBatchRunWarnsOfCleartext(t *testing.T) {
 		t.Errorf("endpoint new: want %q:\n%s", want, errOut)
 	}
 	step("endpoint", "new", "new", "--server", tgt.Host, "--port", strconv.Itoa(tgt.Port), "--security", "none",
-		"--mailbox-access", "master", "--admin-user", "admin", "--admin-password-file", filepath.Join(dir, "admin.pw"))
+		"--mailbox-access", "master", "--admin-user", "admin", "--admin-password-file", filepath.Join(dir, "admin.pw"), "--test-mailbox", "terry@new.example")
 	step("batch", "new", "b1", "--source", "old", "--target", "new", "--csv", filepath.Join(dir, "users.csv"))
 	errOut = step("batch", "run", "b1")
 	for _, want := range []string{

@@ -79,7 +79,7 @@ func TestServeKill9MidBatch(t *testing.T) {
 	step("endpoint", "new", "old", "--server", src.Host, "--port", strconv.Itoa(src.TLSPort), "--security", "ssl", "--ca-file", ca.CAFile,
 		"--max-concurrent-migrations", "2")
 	step("endpoint", "new", "new", "--server", tgt.Host, "--port", strconv.Itoa(tgt.Port), "--security", "tls", "--ca-file", ca.CAFile,
-		"--mailbox-access", "master", "--admin-user", tgt.MasterUser, "--admin-password-file", adminPw)
+		"--mailbox-access", "master", "--admin-user", tgt.MasterUser, "--admin-password-file", adminPw, "--test-mailbox", "u0@new.example")
 	out := step("batch", "new", "Kill9", "--source", "old", "--target", "new", "--csv", csvPath, "--autostart")
 	if !strings.Contains(out, "4 users") {
 		t.Fatalf("batch new: %s", out)

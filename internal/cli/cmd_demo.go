@@ -118,7 +118,7 @@ func runDemo(ctx context.Context, g *globalOptions, nUsers int, keepDir bool) er
 			MaxConcurrentMigrations: 3, MaxConcurrentIncrementalSyncs: 2}},
 		{Endpoint: migration.Endpoint{Name: "new-imap", Server: tgt.Host, Port: tgt.TLSPort, Security: imapconn.SecuritySSL, CAFile: ca.CAFile,
 			MaxConcurrentMigrations: 3, MaxConcurrentIncrementalSyncs: 2, MailboxAccess: migration.AccessMaster, AdminUser: "mailadmin"},
-			AdminPassword: adminPW},
+			AdminPassword: adminPW, TestMailbox: names[0] + "@new.example"},
 	} {
 		if _, err := a.svc.NewEndpoint(ctx, p); err != nil {
 			return withExit(ExitUsage, err)

@@ -78,10 +78,19 @@ saved (--skip-verify-connection saves it anyway). A source endpoint needs only
 the server; a target endpoint also says how to open a mailbox named by a
 migration user's EmailAddress.
 
+For a target with --mailbox-access master or authzid the test logs in: with
+--test-mailbox ADDR it opens that mailbox as batches will (LOGIN ADDR*admin,
+or SASL PLAIN as the admin for ADDR) and lists its folders; without it, it
+logs in as the admin alone, which a Dovecot master user cannot do: give
+--test-mailbox there. Either way a wrong admin password is refused and
+nothing is saved. With xoauth2, --test-mailbox runs the token command for
+ADDR and logs in with the token.
+
 EXAMPLES
   imapmigrate endpoint new old-imap --server imap.old.example --security ssl
   imapmigrate endpoint new new-dovecot --server imap.new.example --security tls \
-    --mailbox-access master --admin-user mailadmin --admin-password-file admin.txt
+    --mailbox-access master --admin-user mailadmin --admin-password-file admin.txt \
+    --test-mailbox terry.adams@new.example
 
 EXIT STATUS
   0 created; 1 invalid settings or the connection test failed; 2 other errors`,
@@ -102,7 +111,9 @@ EXIT STATUS
 		}),
 	}
 	f.add(cmd.Flags())
+	cmd.Flags().StringVar(&f.p.TestMailbox, "test-mailbox", "", "target endpoints: the address of a mailbox to open in the connection test, as batches will")
 	setFieldFlags(cmd, endpointFields)
+	setFieldFlags(cmd, map[string]string{"TestMailbox": "--test-mailbox"})
 	return cmd
 }
 

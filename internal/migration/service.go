@@ -31,8 +31,9 @@ type Sealer interface {
 type Service struct {
 	Store Store
 	Box   Sealer
-	// Probe checks that an endpoint answers (and, with a user, logs in);
-	// NewEndpoint calls it unless told not to.
+	// Probe checks that an endpoint answers (and, with a user, logs in and
+	// lists the folders); NewEndpoint calls it unless told not to. A failed
+	// step is a *ProbeError.
 	Probe func(ctx context.Context, cfg *imapconn.Config) error
 	Now   func() time.Time
 }
@@ -52,7 +53,20 @@ type EndpointParams struct {
 	AdminPassword  string // plaintext, sealed before it is stored
 	SkipVerify     bool   // do not test the connection first
 	ChangePassword bool   // SetEndpoint: AdminPassword replaces the old one
+	// TestMailbox (NewEndpoint, a target endpoint): the address of a
+	// mailbox that the connection test opens the way batches will, as the
+	// endpoint's MailboxAccess says. Without it a master or authzid
+	// target is tested by logging in as its admin alone.
+	TestMailbox string
 }
+
+// ProbeError is a failed step of a connection test (imapconn.Probe): which
+// (imapconn.StepLogin…), what happened and the likely fix.
+type ProbeError struct {
+	Step, Detail, Fix string
+}
+
+func (e *ProbeError) Error() string { return e.Step + ": " + e.Detail + " — " + e.Fix }
 
 // validate fills in the defaults and reports every bad setting.
 func (p *EndpointParams) validate() error {
@@ -122,6 +136,18 @@ func (p *EndpointParams) validate() error {
 	default:
 		bad.add("MailboxAccess", string(e.MailboxAccess), "must be master, authzid, per-user or xoauth2")
 	}
+	if m := p.TestMailbox; m != "" {
+		switch {
+		case strings.ContainsFunc(m, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+			bad.add("TestMailbox", m, "must be one mailbox address, without spaces")
+		case p.SkipVerify:
+			bad.add("TestMailbox", m, "nothing is tested when the connection test is skipped: leave out one of the two")
+		case e.MailboxAccess == "":
+			bad.add("TestMailbox", m, "only a target endpoint opens mailboxes: give its mailbox access too, or leave this out")
+		case e.MailboxAccess == AccessPerUser:
+			bad.add("TestMailbox", m, "a per-user target opens each mailbox with the migration file's TargetUserName and TargetPassword: leave this out")
+		}
+	}
 	return bad.err()
 }
 
@@ -132,7 +158,18 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 		return nil, err
 	}
 	if !p.SkipVerify && s.Probe != nil {
-		if err := s.Probe(ctx, s.probeConfig(&p)); err != nil {
+		cfg, err := s.probeConfig(ctx, &p)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s: connection test failed (nothing was saved): %w", p.Name, err)
+		}
+		if err := s.Probe(ctx, cfg); err != nil {
+			var pe *ProbeError
+			if errors.As(err, &pe) && pe.Step == imapconn.StepLogin && p.TestMailbox == "" && cfg.User == p.AdminUser {
+				// The admin's password, or an admin who logs in only as
+				// someone else: the server does not say which.
+				pe.Fix += fmt.Sprintf("; the test logged in as %s alone: if %s can log in only as another user (a Dovecot master user), "+
+					"name a mailbox for the test to open as batches will, with %s", p.AdminUser, p.AdminUser, cfg.Flag("test-mailbox"))
+			}
 			return nil, fmt.Errorf("endpoint %s: connection test failed (nothing was saved; --skip-verify-connection saves it anyway): %w", p.Name, err)
 		}
 	}
@@ -154,18 +191,41 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 	return &e, nil
 }
 
-// probeConfig is a connection to the endpoint, logged in as its admin when
-// it has one.
-func (s *Service) probeConfig(p *EndpointParams) *imapconn.Config {
-	cfg := p.Endpoint.config("endpoint " + p.Name)
+// probeConfig is the connection test of a new endpoint: with a test
+// mailbox, that mailbox opened as a batch opens it (Claim.TargetConfig);
+// else, for a master or authzid target, a login as its admin alone, so
+// that a wrong admin password is refused before anything is saved; else
+// the connection without a login.
+func (s *Service) probeConfig(ctx context.Context, p *EndpointParams) (*imapconn.Config, error) {
+	var cfg *imapconn.Config
+	switch {
+	case p.TestMailbox != "":
+		c := &Claim{Target: p.Endpoint, User: User{EmailAddress: p.TestMailbox}}
+		var err error
+		if cfg, err = c.TargetConfig(ctx, givenPassword(p.AdminPassword)); err != nil {
+			return nil, err
+		}
+		cfg.Name = "endpoint " + p.Name
+	case (p.MailboxAccess == AccessMaster || p.MailboxAccess == AccessAuthzid) && p.AdminPassword != "":
+		cfg = p.Endpoint.config("endpoint " + p.Name)
+		cfg.User, cfg.Password = p.AdminUser, sensitive.String(p.AdminPassword)
+		if p.MailboxAccess == AccessAuthzid {
+			cfg.Auth = imapconn.AuthPlain
+		}
+	default:
+		cfg = p.Endpoint.config("endpoint " + p.Name)
+	}
 	// Nothing is saved yet: the hints name the settings being given
 	// (--security), not the command that changes a saved endpoint.
 	cfg.Flag = func(name string) string { return "--" + name }
-	if p.AdminUser != "" && p.AdminPassword != "" && p.MailboxAccess == AccessAuthzid {
-		cfg.Auth, cfg.User, cfg.Password = imapconn.AuthPlain, p.AdminUser, sensitive.String(p.AdminPassword)
-	}
-	return cfg
+	return cfg, nil
 }
+
+// givenPassword is an admin password given in plaintext, not sealed yet,
+// for TargetConfig to use as it would a stored one.
+type givenPassword string
+
+func (g givenPassword) Open(string, secret.Place) (string, error) { return string(g), nil }
 
 // SetEndpoint changes an endpoint's settings.
 func (s *Service) SetEndpoint(ctx context.Context, p EndpointParams) (*Endpoint, error) {

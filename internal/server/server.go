@@ -90,18 +90,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("database %s: %w", store.Describe(dsn), err)
 	}
 	svc := &migration.Service{Store: st, Box: box, Now: cfg.Now, Probe: func(ctx context.Context, cfg *imapconn.Config) error {
-		if cfg.User == "" {
-			r := imapconn.Probe(ctx, cfg, false, log)
-			if f := r.FirstFailure(); f != nil {
-				return fmt.Errorf("%s: %s — %s", f.Name, f.Detail, f.Fix)
-			}
-			return nil
+		// With a user: log in and list the folders, as a pass begins.
+		r := imapconn.Probe(ctx, cfg, cfg.User != "", log)
+		if f := r.FirstFailure(); f != nil {
+			return &migration.ProbeError{Step: f.Name, Detail: f.Detail, Fix: f.Fix}
 		}
-		c, err := imapconn.Connect(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		return c.Close()
+		return nil
 	}}
 	return &Server{Store: st, Box: box, Service: svc, Log: log, Database: store.Describe(dsn)}, nil
 }
