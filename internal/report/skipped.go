@@ -87,4 +87,3 @@ func (s *SkippedWriter) Close() (int, error) {
 	_, err := io.WriteString(s.w, end)
 	return s.n, err
 }
-
