@@ -209,7 +209,7 @@ func TestWorkersShareOneDatabase(t *testing.T) {
 	e.must("endpoint", "new", "old", "--server", src.Host, "--port", strconv.Itoa(src.TLSPort), "--security", "ssl", "--ca-file", ca.CAFile,
 		"--max-concurrent-migrations", strconv.Itoa(maxMig))
 	e.must("endpoint", "new", "new", "--server", tgt.Host, "--port", strconv.Itoa(tgt.Port), "--security", "tls", "--ca-file", ca.CAFile,
-		"--mailbox-access", "master", "--admin-user", tgt.MasterUser, "--admin-password-file", adminPw,
+		"--mailbox-access", "master", "--admin-user", tgt.MasterUser, "--admin-password-file", adminPw, "--test-mailbox", "user0@new.example",
 		"--max-concurrent-migrations", strconv.Itoa(maxMig))
 	if out := e.must("batch", "new", batchName, "--source", "old", "--target", "new", "--csv", csvPath); !strings.Contains(out, fmt.Sprintf("%d users", nUsers)) {
 		t.Fatalf("batch new: %s", out)
