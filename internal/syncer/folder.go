@@ -436,6 +436,17 @@ func (f *folderRun) fetchChunk(ctx context.Context, metas []meta) (*chunk, error
 				var err error
 				sp, err = spool(it.Literal, size, m, r.opts.MemSpoolMax, r.opts.SpoolDir)
 				if err != nil {
+					// The body's read failed part-way (the connection ended
+					// with the pass's context, say). go-imap lets its reader
+					// go on at the first error of a literal, so draining the
+					// command here (Close reads the rest of that literal)
+					// would read the connection's buffer alongside it: close
+					// the connection and let the reader end first.
+					f.w.src.Abort()
+					select {
+					case <-f.w.src.Closed():
+					case <-time.After(2 * time.Second):
+					}
 					cmd.Close()
 					c.release()
 					return nil, fmt.Errorf("fetch source %q uid %d: %w", f.m.Source.Name, uid, err)
