@@ -9,6 +9,9 @@
 # only the libraries they link are installed as packages. internal/testenv
 # runs them from there with private configurations.
 #
+# Chromium (browser tests) and Postfix (its smtp-sink, for the report
+# e-mail tests) are Debian packages.
+#
 # PostgreSQL is Debian's postgresql package. Its server binaries are not on
 # PATH: they are in /usr/lib/postgresql/<major>/bin, where internal/testenv
 # looks for them (newest major first; $IMAPMIGRATE_PG_BIN overrides), so
@@ -47,6 +50,8 @@ command -v mount       >/dev/null 2>&1 || need+=(mount)            # Cyrus gets 
 have_postgres                          || need+=(postgresql)       # initdb and postgres, in /usr/lib/postgresql/<major>/bin
 ls /usr/lib/*/sasl2/libsasldb.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules-db) # Cyrus's sasldb
 ls /usr/lib/*/sasl2/libplain.so.2  >/dev/null 2>&1 || need+=(libsasl2-modules)    # SASL PLAIN and LOGIN
+command -v chromium    >/dev/null 2>&1 || need+=(chromium fonts-liberation) # the dashboard's browser tests (chromedp)
+[ -x /usr/sbin/smtp-sink ]             || need+=(postfix)          # smtp-sink: the SMTP server of the report e-mail tests
 
 # extracted packages, per server
 cyrus_pkgs=(cyrus-imapd cyrus-common)
@@ -71,6 +76,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Postfix is installed for its smtp-sink only: no mail system is configured
+# (the tests start smtp-sink themselves, on a free port).
+if [[ " ${need[*]} " == *" postfix "* ]]; then
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+fi
 apt_install "${need[@]}"
 
 # extract SERVER PKG...: download the packages, extract them into
