@@ -25,6 +25,8 @@ type Store interface {
 	// when missing); UserState that of a migration user.
 	State(ctx context.Context, key string) (syncer.State, error)
 	UserState(ctx context.Context, userID int64) (syncer.State, error)
+	// Ping runs a query (readiness: the database answers).
+	Ping(ctx context.Context) error
 	Close() error
 }
 
