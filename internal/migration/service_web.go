@@ -1,0 +1,128 @@
+package migration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/imapmigrate/imapmigrate/internal/csvfile"
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/sensitive"
+)
+
+// The use cases the dashboard needs besides those of the CLI: a page of a
+// batch's users, a migration file checked as a new batch would check it
+// without creating anything, and the full report of a saved endpoint's
+// connection test.
+
+// UsersPage is one page of a batch's users, by status.
+type UsersPage struct {
+	Users  []User `json:"Users"`
+	Total  int    `json:"TotalCount"` // users matching, on every page
+	Offset int    `json:"Offset"`
+	Limit  int    `json:"Limit"`
+}
+
+// MaxPageSize is the most users a page holds.
+const MaxPageSize = 1000
+
+// BatchUsers returns the users of batch (status "" is every status) from
+// offset on, at most limit of them (0 or more than MaxPageSize is
+// MaxPageSize), with the progress of their passes under way.
+func (s *Service) BatchUsers(ctx context.Context, batch string, status UserStatus, offset, limit int) (*UsersPage, error) {
+	if batch == "" {
+		return nil, &ValidationError{Field: "Batch", Fix: "required: the batch whose users to list"}
+	}
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	offset = max(offset, 0)
+	if _, _, err := s.Store.Batch(ctx, batch); err != nil {
+		return nil, s.notFound("batch", batch, err)
+	}
+	users, err := s.Store.Users(ctx, batch, status)
+	if err != nil {
+		return nil, err
+	}
+	p := &UsersPage{Total: len(users), Offset: offset, Limit: limit}
+	if offset < len(users) {
+		p.Users = users[offset:min(offset+limit, len(users))]
+	}
+	now := s.now()
+	for i := range p.Users {
+		p.Users[i].Pass.Derive(now)
+	}
+	return p, nil
+}
+
+// errDryRun stops CheckBatch's NewBatch where it would create the batch.
+var errDryRun = errors.New("dry run: nothing created")
+
+// dryRunStore is the store with CreateBatch refused, so that CheckBatch
+// runs every check of NewBatch (and only NewBatch's: one rule, one place).
+type dryRunStore struct{ Store }
+
+func (dryRunStore) CreateBatch(context.Context, *Batch, []User) error { return errDryRun }
+
+// CheckBatch validates a new batch as NewBatch does (name, endpoints,
+// options, the whole migration file) and creates nothing: it returns the
+// file read, or every problem found, as NewBatch would. Addresses already
+// in another batch are found only when the batch is created.
+func (s *Service) CheckBatch(ctx context.Context, p BatchParams) (*csvfile.File, error) {
+	dry := *s
+	dry.Store = dryRunStore{s.Store}
+	p.AutoStart = false
+	_, file, err := dry.NewBatch(ctx, p)
+	if errors.Is(err, errDryRun) {
+		return file, nil
+	}
+	if err == nil {
+		return nil, errors.New("check batch: the batch was not to be created")
+	}
+	return file, err
+}
+
+// TestEndpoint runs the connection test of a saved endpoint and returns
+// every step with its verdict (imapconn.Probe). With mailbox, it logs in
+// to that mailbox as a batch would open it on this target endpoint; else a
+// master or authzid target logs in as its admin alone, and a source
+// endpoint is tested without a login.
+func (s *Service) TestEndpoint(ctx context.Context, name, mailbox string) (*imapconn.ProbeReport, error) {
+	e, err := s.Store.Endpoint(ctx, name)
+	if err != nil {
+		return nil, s.notFound("endpoint", name, err)
+	}
+	var cfg *imapconn.Config
+	switch {
+	case mailbox != "":
+		if e.MailboxAccess == "" {
+			return nil, &ValidationError{Field: "TestMailbox", Value: mailbox, Fix: "only a target endpoint opens mailboxes: leave the mailbox out to test this source endpoint"}
+		}
+		if e.MailboxAccess == AccessPerUser {
+			return nil, &ValidationError{Field: "TestMailbox", Value: mailbox, Fix: "a per-user target opens each mailbox with the migration file's TargetUserName and TargetPassword: leave the mailbox out"}
+		}
+		c := &Claim{Target: *e, User: User{EmailAddress: mailbox}}
+		if cfg, err = c.TargetConfig(ctx, s.Box); err != nil {
+			return nil, err
+		}
+	case (e.MailboxAccess == AccessMaster || e.MailboxAccess == AccessAuthzid) && e.AdminPassword != "":
+		pw, err := s.Box.Open(e.AdminPassword.Reveal(), adminPasswordPlace(e))
+		if err != nil {
+			return nil, fmt.Errorf("admin password of endpoint %s: %w", e.Name, err)
+		}
+		cfg = e.config("endpoint " + e.Name)
+		cfg.User, cfg.Password = e.AdminUser, sensitive.String(pw)
+		if e.MailboxAccess == AccessAuthzid {
+			cfg.Auth = imapconn.AuthPlain
+		}
+	default:
+		cfg = e.config("endpoint " + e.Name)
+	}
+	cfg.Name = "endpoint " + e.Name
+	cfg.DialTimeout = 10 * time.Second
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return imapconn.Probe(ctx, cfg, cfg.User != "", slog.New(slog.DiscardHandler)), nil
+}

@@ -1,0 +1,103 @@
+package migration_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/imapmigrate/imapmigrate/internal/csvfile"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+)
+
+func TestBatchUsersPages(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	var csv strings.Builder
+	csv.WriteString("EmailAddress,UserName,Password\r\n")
+	for i := range 25 {
+		fmt.Fprintf(&csv, "u%02d@p.example,u%02d,Pw-%d\r\n", i, i, i)
+	}
+	if _, _, err := e.svc.NewBatch(ctx, migration.BatchParams{Name: "paged", Source: "old", Target: "new", CSV: strings.NewReader(csv.String())}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for off := 0; off < 30; off += 10 {
+		p, err := e.svc.BatchUsers(ctx, "paged", "", off, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != 25 || p.Offset != off || p.Limit != 10 {
+			t.Errorf("page at %d: total %d offset %d limit %d", off, p.Total, p.Offset, p.Limit)
+		}
+		for _, u := range p.Users {
+			seen = append(seen, u.EmailAddress)
+		}
+	}
+	if len(seen) != 25 || seen[0] != "u00@p.example" || seen[24] != "u24@p.example" {
+		t.Errorf("pages hold %d users: %v", len(seen), seen)
+	}
+	if p, err := e.svc.BatchUsers(ctx, "paged", migration.UserSynced, 0, 10); err != nil || p.Total != 0 || len(p.Users) != 0 {
+		t.Errorf("synced users of a batch not started: %+v %v", p, err)
+	}
+	if p, err := e.svc.BatchUsers(ctx, "paged", migration.UserQueued, 20, 0); err != nil || p.Total != 25 || len(p.Users) != 5 || p.Limit != migration.MaxPageSize {
+		t.Errorf("queued users from 20, no limit: %+v %v", p, err)
+	}
+	var ve *migration.ValidationError
+	if _, err := e.svc.BatchUsers(ctx, "nosuch", "", 0, 10); !errors.As(err, &ve) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("no such batch: %v", err)
+	}
+}
+
+func TestCheckBatchCreatesNothing(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	good := "EmailAddress,UserName,Password\r\nc@x.example,c*mailadmin,Pw-C\r\nd@x.example,d,Pw-D\r\n"
+	file, err := e.svc.CheckBatch(ctx, migration.BatchParams{Name: "checked", Source: "old", Target: "new", CSV: strings.NewReader(good), AutoStart: true})
+	if err != nil || file == nil || len(file.Rows) != 2 {
+		t.Fatalf("a good file: %v %v", file, err)
+	}
+	if f := file.Forms(); f["dovecot"] != 1 || f["plain"] != 1 {
+		t.Errorf("forms: %v", f)
+	}
+	if _, err := e.svc.Batch(ctx, "checked"); err == nil {
+		t.Error("CheckBatch created the batch")
+	}
+	// Every problem, as NewBatch reports them.
+	bad := "EmailAddress,UserName,Password\r\nnot-an-address,c,Pw-C\r\nd@x.example,,Pw-D\r\n"
+	_, err = e.svc.CheckBatch(ctx, migration.BatchParams{Name: "bad name", Source: "old", Target: "nosuch", CSV: strings.NewReader(bad)})
+	var ves migration.ValidationErrors
+	var pe *csvfile.ProblemsError
+	if !errors.As(err, &ves) || !errors.As(err, &pe) {
+		t.Fatalf("a bad batch: %v", err)
+	}
+	fields := map[string]bool{}
+	for _, v := range ves {
+		fields[v.Field] = true
+	}
+	if !fields["Name"] || !fields["Target"] {
+		t.Errorf("settings problems: %v", ves)
+	}
+	if len(pe.Problems) < 2 || pe.Problems[0].Row != 2 || pe.Problems[len(pe.Problems)-1].Row != 3 {
+		t.Errorf("file problems: %v", pe.Problems)
+	}
+	if bs, _ := e.svc.Batches(ctx, ""); len(bs) != 2 {
+		t.Errorf("batches after the checks: %d, want the 2 of the setup", len(bs))
+	}
+}
+
+func TestTestEndpointRefusals(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	var ve *migration.ValidationError
+	if _, err := e.svc.TestEndpoint(ctx, "nosuch", ""); !errors.As(err, &ve) {
+		t.Errorf("no such endpoint: %v", err)
+	}
+	if _, err := e.svc.TestEndpoint(ctx, "old", "a@x.example"); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
+		t.Errorf("a mailbox on a source endpoint: %v", err)
+	}
+	if _, err := e.svc.TestEndpoint(ctx, "peruser", "a@x.example"); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
+		t.Errorf("a mailbox on a per-user target: %v", err)
+	}
+}
