@@ -184,7 +184,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 	}
 	if err := s.Store.PutEndpoint(ctx, &e, true); err != nil {
 		if errors.Is(err, ErrExists) {
-			return nil, ValidationErrors{{Field: "Name", Value: e.Name, Fix: "an endpoint of this name exists already: choose another name, or change that endpoint"}}
+			return nil, ValidationErrors{{Field: "Name", Value: e.Name, Fix: "an endpoint of this name exists already: choose another name, or change that endpoint", Err: ErrExists}}
 		}
 		return nil, err
 	}
@@ -283,14 +283,14 @@ func (s *Service) Endpoints(ctx context.Context, name string) ([]Endpoint, error
 func (s *Service) RemoveEndpoint(ctx context.Context, name string) error {
 	err := s.Store.DeleteEndpoint(ctx, name)
 	if errors.Is(err, ErrInUse) {
-		return invalid("endpoint %s is used by a batch: remove the batch first", name)
+		return refused(ErrInUse, "endpoint %s is used by a batch: remove the batch first", name)
 	}
 	return s.notFound("endpoint", name, err)
 }
 
 func (s *Service) notFound(what, name string, err error) error {
 	if errors.Is(err, ErrNotFound) {
-		return invalid("%s %s does not exist", what, name)
+		return refused(ErrNotFound, "%s %s does not exist", what, name)
 	}
 	return err
 }
@@ -396,7 +396,7 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		case errors.As(err, &ce):
 			return nil, file, conflictProblems(ce, file)
 		case errors.Is(err, ErrExists):
-			return nil, file, ValidationErrors{{Field: "Name", Value: p.Name, Fix: "a batch of this name exists already: choose another name"}}
+			return nil, file, ValidationErrors{{Field: "Name", Value: p.Name, Fix: "a batch of this name exists already: choose another name", Err: ErrExists}}
 		}
 		return nil, file, err
 	}
@@ -481,7 +481,7 @@ func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) 
 		return nil, err
 	}
 	if b.Status != BatchCreated {
-		return nil, invalid("batch %s is %s: its settings can be changed only before it is started", name, b.Status)
+		return nil, refused(ErrState, "batch %s is %s: its settings can be changed only before it is started", name, b.Status)
 	}
 	var bad problems
 	if set.ExcludeFolders != nil {
@@ -556,9 +556,9 @@ func (s *Service) StartBatch(ctx context.Context, name string) error {
 	}
 	switch b.Intent {
 	case IntentCompleting:
-		return invalid("batch %s is %s: it cannot be started again", name, b.Status)
+		return refused(ErrState, "batch %s is %s: it cannot be started again", name, b.Status)
 	case IntentRemoving:
-		return invalid("batch %s is being removed", name)
+		return refused(ErrState, "batch %s is being removed", name)
 	}
 	return s.Store.SetIntent(ctx, name, Transition{Intent: IntentRunning, Now: s.now()})
 }
@@ -571,7 +571,7 @@ func (s *Service) StopBatch(ctx context.Context, name string) error {
 		return err
 	}
 	if b.Intent != IntentRunning && b.Intent != IntentFailed {
-		return invalid("batch %s is %s: only a syncing or synced batch can be stopped", name, b.Status)
+		return refused(ErrState, "batch %s is %s: only a syncing or synced batch can be stopped", name, b.Status)
 	}
 	return s.Store.SetIntent(ctx, name, Transition{Intent: IntentStopped, Now: s.now()})
 }
@@ -584,7 +584,7 @@ func (s *Service) CompleteBatch(ctx context.Context, name string) error {
 		return err
 	}
 	if b.Intent == IntentCreated || b.Intent == IntentRemoving {
-		return invalid("batch %s is %s: start it and let it sync before completing it", name, b.Status)
+		return refused(ErrState, "batch %s is %s: start it and let it sync before completing it", name, b.Status)
 	}
 	return s.Store.SetIntent(ctx, name, Transition{Intent: IntentCompleting, Now: s.now()})
 }

@@ -155,7 +155,7 @@ func (s *Service) AddUsers(ctx context.Context, batch string, csv io.Reader, opt
 	}
 	switch b.Intent {
 	case IntentCompleting, IntentRemoving:
-		return nil, nil, invalid("batch %s is %s: add the users to a new batch", batch, b.Status)
+		return nil, nil, refused(ErrState, "batch %s is %s: add the users to a new batch", batch, b.Status)
 	}
 	src, err := s.Store.Endpoint(ctx, b.SourceEndpoint)
 	if err != nil {

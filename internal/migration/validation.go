@@ -21,7 +21,18 @@ type ValidationError struct {
 	// Fix says what is wrong and what to do, without naming how a
 	// transport sets the field.
 	Fix string
+	// Err classes the problem for transports that answer by kind (the
+	// REST API's 404 and 409): ErrNotFound, ErrExists, ErrInUse or
+	// ErrState; nil for a bad value.
+	Err error
 }
+
+// ErrState is a request that the object's state refuses (a started
+// batch's settings, a completed batch started again).
+var ErrState = errors.New("not allowed in this state")
+
+// Unwrap returns the problem's class (Err).
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Error renders the problem as a sentence: "MaxConcurrentMigrations 500:
 // must be between 1 and 300".
@@ -74,6 +85,12 @@ func (v ValidationErrors) Unwrap() []error {
 // invalid is a problem with the request as a whole (no one field).
 func invalid(format string, args ...any) error {
 	return &ValidationError{Fix: fmt.Sprintf(format, args...)}
+}
+
+// refused is a problem with the request as a whole, of class kind
+// (ErrNotFound, ErrInUse, ErrState).
+func refused(kind error, format string, args ...any) error {
+	return &ValidationError{Fix: fmt.Sprintf(format, args...), Err: kind}
 }
 
 // problems collects the bad settings of one request.
