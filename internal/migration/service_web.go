@@ -57,6 +57,52 @@ func (s *Service) BatchUsers(ctx context.Context, batch string, status UserStatu
 	return p, nil
 }
 
+// BatchView is what a batch's page shows: the batch, one page of its
+// users (by status) and when its next sync is due.
+type BatchView struct {
+	*Batch
+	Page *UsersPage `json:"Users"`
+	// NextSync is the earliest sync due of any of its users (an
+	// incremental sync once they are synced); zero when none is due.
+	NextSync time.Time `json:"NextSyncTime,omitzero"`
+}
+
+// BatchView returns a batch with a page of its users, as BatchUsers
+// pages them, reading its users once.
+func (s *Service) BatchView(ctx context.Context, name string, status UserStatus, offset, limit int) (*BatchView, error) {
+	b, err := s.Batch(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	offset = max(offset, 0)
+	all, err := s.Store.Users(ctx, name, "")
+	if err != nil {
+		return nil, err
+	}
+	v := &BatchView{Batch: b, Page: &UsersPage{Offset: offset, Limit: limit}}
+	matching := all[:0]
+	for _, u := range all {
+		if !u.NextSync.IsZero() && (v.NextSync.IsZero() || u.NextSync.Before(v.NextSync)) {
+			v.NextSync = u.NextSync
+		}
+		if status == "" || u.Status == status {
+			matching = append(matching, u)
+		}
+	}
+	v.Page.Total = len(matching)
+	if offset < len(matching) {
+		v.Page.Users = matching[offset:min(offset+limit, len(matching))]
+	}
+	now := s.now()
+	for i := range v.Page.Users {
+		v.Page.Users[i].Pass.Derive(now)
+	}
+	return v, nil
+}
+
 // errDryRun stops CheckBatch's NewBatch where it would create the batch.
 var errDryRun = errors.New("dry run: nothing created")
 

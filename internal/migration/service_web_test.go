@@ -101,3 +101,29 @@ func TestTestEndpointRefusals(t *testing.T) {
 		t.Errorf("a mailbox on a per-user target: %v", err)
 	}
 }
+
+func TestBatchView(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	v, err := e.svc.BatchView(ctx, "b1", "", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Name != "b1" || v.Users != 2 || v.Page.Total != 2 || len(v.Page.Users) != 1 || v.Page.Users[0].EmailAddress != "b@x.example" || !v.NextSync.IsZero() {
+		t.Errorf("a created batch, page 2 of 1 user: %+v %+v", v.Batch, v.Page)
+	}
+	if err := e.svc.StartBatch(ctx, "b1"); err != nil {
+		t.Fatal(err)
+	}
+	e.fail(t, "b1")
+	v, err = e.svc.BatchView(ctx, "b1", migration.UserFailed, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Page.Total != 1 || v.Page.Users[0].Status != migration.UserFailed || v.Counts[migration.UserQueued] != 1 || v.NextSync.IsZero() {
+		t.Errorf("failed users of a started batch: %+v, counts %v, next %v", v.Page, v.Counts, v.NextSync)
+	}
+	if _, err := e.svc.BatchView(ctx, "nosuch", "", 0, 10); err == nil {
+		t.Error("no such batch: no error")
+	}
+}
