@@ -99,7 +99,7 @@ func TestBatchRunWarnsOfCleartext(t *testing.T) {
 	for _, cmd := range []string{"serve", "worker"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		w := &cancelWriter{cancel: cancel, on: cleartext}
-		code := Execute(ctx, append(data, cmd), strings.NewReader(""), io.Discard, w)
+		code := Execute(ctx, append(data, cmd, "--listen", "127.0.0.1:0"), strings.NewReader(""), io.Discard, w)
 		cancel()
 		errOut := w.String()
 		if code != 0 {

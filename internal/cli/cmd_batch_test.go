@@ -87,7 +87,7 @@ func TestServeKill9MidBatch(t *testing.T) {
 
 	bin := testenv.BuildImapmigrate(t)
 	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, append(data, "serve", "--lease-ttl", "2s", "--poll", "100ms", "--log-level", "warn")...)
+		cmd := exec.Command(bin, append(data, "serve", "--listen", "127.0.0.1:0", "--lease-ttl", "2s", "--poll", "100ms", "--log-level", "warn")...)
 		cmd.Env = append(os.Environ(), key+"="+strings.Repeat("ab", 32))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

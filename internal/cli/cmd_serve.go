@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/scheduler"
 	"github.com/imapmigrate/imapmigrate/internal/server"
+	"github.com/imapmigrate/imapmigrate/internal/server/httpserver"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 )
 
@@ -45,9 +47,26 @@ func (w *workerOptions) scheduler(a *app, batch string, onEvent func(string, syn
 		ParallelFolders: w.parallelFolders, RetryBase: w.retryBase, Version: version()}, batch, onEvent)
 }
 
+// httpOptions say where serve (and worker --listen) answers HTTP.
+type httpOptions struct {
+	listen, tlsCert, tlsKey string
+}
+
+func (h *httpOptions) addFlags(cmd *cobra.Command, listen, what string) {
+	fs := cmd.Flags()
+	fs.StringVar(&h.listen, "listen", listen, "HOST:PORT to serve "+what+" on ("+httpserver.DefaultListen+" is loopback only; :8080 is every address)")
+	fs.StringVar(&h.tlsCert, "tls-cert", "", "certificate (PEM) for HTTPS, with --tls-key")
+	fs.StringVar(&h.tlsKey, "tls-key", "", "private key (PEM) of --tls-cert")
+}
+
+func (h *httpOptions) config() httpserver.Config {
+	return httpserver.Config{Listen: h.listen, TLSCert: h.tlsCert, TLSKey: h.tlsKey}
+}
+
 func newServeCommand(g *globalOptions, name string) *cobra.Command {
 	w := &workerOptions{}
-	short := "Run the migration service: scheduler and workers (the REST API and dashboard will join it)"
+	h := &httpOptions{}
+	short := "Run the migration service: scheduler, workers, dashboard, REST API and metrics"
 	if name == "worker" {
 		short = "Run a worker: claim and sync due users, alongside other workers sharing the database"
 	}
@@ -64,31 +83,95 @@ re-sync each Synced user after its batch's incremental interval. With
 PostgreSQL (--db postgres://…) any number of worker processes on any number
 of machines share the work. SIGINT or SIGTERM stops gracefully: no new
 user is claimed, passes under way commit their state and their users are
-released for another worker.`,
+released for another worker.` + httpHelp(name),
 		Args: cobra.NoArgs,
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var web *httpserver.Server
+			if h.listen != "" {
+				var err error
+				web, err = httpserver.Listen(h.config(), httpserver.Handler(httpParts(a, name == "serve"), a.log), a.log)
+				if err != nil {
+					return withExit(ExitUsage, err)
+				}
+			}
 			s := w.scheduler(a, "", nil)
 			if s.Owner == "" {
 				s.Owner = scheduler.DefaultName()
 			}
-			a.log.Info(name+" starting", "database", a.Database, "worker", s.Owner, "workers", w.workers)
-			warnings, err := a.svc.CleartextWarnings(cmd.Context(), "")
+			attrs := []any{"database", a.Database, "worker", s.Owner, "workers", w.workers}
+			if web != nil {
+				attrs = append(attrs, "url", web.URL())
+			}
+			a.log.Info(name+" starting", attrs...)
+			warnings, err := a.svc.CleartextWarnings(ctx, "")
 			if err != nil {
 				return withExit(ExitUsage, err)
 			}
 			for _, msg := range warnings {
 				a.log.Warn(msg)
 			}
-			err = s.Serve(cmd.Context())
-			if err != nil && cmd.Context().Err() == nil {
-				return withExit(ExitUsage, err)
+			runner := server.Start(ctx, s)
+			httpDone := make(chan error, 1)
+			if web != nil {
+				go func() { httpDone <- web.Serve(ctx) }()
+			}
+			// Either ending ends the other: a service without its
+			// scheduler, or without its HTTP server, is not the service.
+			var httpErr error
+			select {
+			case <-runner.Done():
+			case httpErr = <-httpDone:
+				httpDone <- nil
+			}
+			cancel()
+			schedErr := runner.Stop()
+			if web != nil {
+				if err := <-httpDone; err != nil && httpErr == nil {
+					httpErr = err
+				}
+			}
+			if cmd.Context().Err() == nil {
+				if schedErr != nil {
+					return withExit(ExitUsage, schedErr)
+				}
+				if httpErr != nil {
+					return withExit(ExitUsage, fmt.Errorf("http: %w", httpErr))
+				}
 			}
 			fmt.Fprintln(g.stderr, name+" stopped")
 			return nil
 		}),
 	}
 	w.addFlags(cmd)
+	setFieldFlags(cmd, map[string]string{"Listen": "--listen", "TLSCert": "--tls-cert", "TLSKey": "--tls-key"})
+	if name == "serve" {
+		h.addFlags(cmd, httpserver.DefaultListen, "the dashboard, the REST API (/api/v1), /metrics, /healthz and /readyz")
+	} else {
+		h.addFlags(cmd, "", "/metrics, /healthz and /readyz (none by default)")
+	}
 	return cmd
+}
+
+func httpHelp(name string) string {
+	if name == "serve" {
+		return `
+
+The dashboard, the REST API (/api/v1, bearer tokens from ` + "`imapmigrate token new`" + `),
+/metrics (Prometheus), /healthz and /readyz are served on --listen, by
+default on loopback only; --tls-cert and --tls-key serve HTTPS. Create a
+dashboard account first: ` + "`imapmigrate admin add NAME --password-file F`" + `.`
+	}
+	return `
+
+With --listen HOST:PORT a worker also serves /metrics (Prometheus),
+/healthz and /readyz.`
+}
+
+// httpParts are the handlers serve (ui) or a worker mounts.
+func httpParts(a *app, ui bool) httpserver.Parts {
+	return httpserver.Parts{Store: a.store}
 }
 
 func newWorkerCommand(g *globalOptions) *cobra.Command {
