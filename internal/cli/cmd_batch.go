@@ -115,6 +115,10 @@ EXAMPLES
   imapmigrate batch new IMAPBatch1 --source old-imap --target new-dovecot \
     --csv users.csv --exclude-folder 'Deleted Messages' --exclude-folder '#JunkEmail#' --autostart
 
+  # Report e-mails to two admins (sent by serve or worker, given --smtp-host):
+  imapmigrate batch new IMAPBatch2 --source old-imap --target new-dovecot \
+    --csv users.csv --notify admin@example.com,helpdesk@example.com --report-interval 12h
+
 EXIT STATUS
   0 created; 1 invalid input (listed); 2 other errors`,
 		Args: cobra.ExactArgs(1),
@@ -177,6 +181,8 @@ EXIT STATUS
 	fs.DurationVar(&p.IncrementalInterval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
 	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
 	fs.StringVar(&after, "received-after", "", "only messages that arrived after this date (2006-01-02 or RFC 3339); older ones are reported as filtered")
+	fs.StringSliceVar(&p.NotificationEmails, "notify", nil, "addresses to send the batch's report e-mails to (initial sync done, completed, every --report-interval); comma-separated or repeatable")
+	fs.DurationVar(&p.ReportInterval, "report-interval", migration.DefaultReportInterval, "time between report e-mails while the batch syncs (at least 1h)")
 	cmd.MarkFlagRequired("source")
 	cmd.MarkFlagRequired("target")
 	cmd.MarkFlagRequired("csv")
@@ -184,6 +190,7 @@ EXIT STATUS
 		"Name": "NAME", "Source": "--source", "Target": "--target", "CSV": "--csv", "CSVOptions": "--csv-encoding",
 		"ExcludeFolders": "--exclude-folder", "IncrementalInterval": "--incremental-interval",
 		"MaxMessageSize": "--max-message-size", "ReceivedAfter": "--received-after",
+		"NotificationEmails": "--notify", "ReportInterval": "--report-interval",
 	})
 	return cmd
 }
@@ -222,16 +229,25 @@ func printBatches(g *globalOptions, bs []migration.Batch) error {
 		return printJSON(g.stdout, bs)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tTOTAL\tSYNCED\tFINALIZED\tFAILED\tCOMPLETE\tINITIAL SYNC\tLAST SYNCED\tIN PASS\tSOURCE\tTARGET\tCREATED")
+	fmt.Fprintln(tw, "NAME\tSTATUS\tTOTAL\tSYNCED\tFINALIZED\tFAILED\tCOMPLETE\tINITIAL SYNC\tLAST SYNCED\tIN PASS\tSOURCE\tTARGET\tCREATED\tNOTIFY")
 	for _, b := range bs {
 		initial := "-"
 		if b.InitialSyncDuration > 0 {
 			initial = b.InitialSyncDuration.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d%%\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Status, b.Users, b.SyncedCount, b.FinalizedCount, b.FailedCount,
-			b.PercentComplete, initial, when(b.LastSynced), batchPassText(b.ActivePasses), b.SourceEndpoint, b.TargetEndpoint, b.CreatedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d%%\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Status, b.Users, b.SyncedCount, b.FinalizedCount, b.FailedCount,
+			b.PercentComplete, initial, when(b.LastSynced), batchPassText(b.ActivePasses), b.SourceEndpoint, b.TargetEndpoint, b.CreatedAt.Local().Format(time.DateTime),
+			notifyText(b))
 	}
 	return tw.Flush()
+}
+
+// notifyText is who gets the batch's report e-mails, and how often.
+func notifyText(b migration.Batch) string {
+	if len(b.NotificationEmails) == 0 {
+		return "-"
+	}
+	return strings.Join(b.NotificationEmails, ",") + " every " + b.ReportInterval.String()
 }
 
 // parseDate reads 2006-01-02 (midnight UTC) or an RFC 3339 time.
@@ -247,13 +263,25 @@ func parseDate(s string) (time.Time, error) {
 }
 
 func newBatchSetCommand(g *globalOptions) *cobra.Command {
-	var exclude []string
-	var interval time.Duration
+	var exclude, notify []string
+	var interval, reportInterval time.Duration
 	var maxSize, after string
 	cmd := &cobra.Command{
-		Use:   "set NAME [--exclude-folder F]... [--incremental-interval D] [--max-message-size S] [--received-after DATE]",
-		Short: "Change a batch's settings, only while it is Created (Set-MigrationBatch)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "set NAME [--exclude-folder F]... [--incremental-interval D] [--max-message-size S] [--received-after DATE] [--notify A,B] [--report-interval D]",
+		Short: "Change a batch's settings (Set-MigrationBatch)",
+		Long: `Change a batch's settings. How it syncs (--exclude-folder,
+--incremental-interval, --max-message-size, --received-after) can be changed
+only while it is Created; who gets its report e-mails (--notify, replacing
+the addresses; --notify '' for none) and how often (--report-interval) at any
+time.
+
+EXAMPLES
+  imapmigrate batch set IMAPBatch1 --notify admin@example.com,helpdesk@example.com
+  imapmigrate batch set IMAPBatch1 --report-interval 6h
+
+EXIT STATUS
+  0 changed; 1 invalid input (listed); 2 other errors`,
+		Args: cobra.ExactArgs(1),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			var set migration.BatchSettings
 			fs := cmd.Flags()
@@ -262,6 +290,12 @@ func newBatchSetCommand(g *globalOptions) *cobra.Command {
 			}
 			if fs.Changed("incremental-interval") {
 				set.IncrementalInterval = &interval
+			}
+			if fs.Changed("notify") {
+				set.NotificationEmails = &notify
+			}
+			if fs.Changed("report-interval") {
+				set.ReportInterval = &reportInterval
 			}
 			if fs.Changed("max-message-size") {
 				n, err := parseSize(maxSize)
@@ -289,9 +323,12 @@ func newBatchSetCommand(g *globalOptions) *cobra.Command {
 	fs.DurationVar(&interval, "incremental-interval", migration.DefaultIncrementalInterval, "time between incremental syncs")
 	fs.StringVar(&maxSize, "max-message-size", "35MB", "larger messages are skipped and reported")
 	fs.StringVar(&after, "received-after", "", "only messages that arrived after this date")
+	fs.StringSliceVar(&notify, "notify", nil, "replaces the addresses of the report e-mails; comma-separated or repeatable; '' for none")
+	fs.DurationVar(&reportInterval, "report-interval", migration.DefaultReportInterval, "time between report e-mails while the batch syncs (at least 1h)")
 	setFieldFlags(cmd, map[string]string{
 		"Name": "NAME", "ExcludeFolders": "--exclude-folder", "IncrementalInterval": "--incremental-interval",
 		"MaxMessageSize": "--max-message-size", "ReceivedAfter": "--received-after",
+		"NotificationEmails": "--notify", "ReportInterval": "--report-interval",
 	})
 	return cmd
 }

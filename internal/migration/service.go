@@ -306,6 +306,10 @@ type BatchParams struct {
 	MaxMessageSize      int64
 	ReceivedAfter       time.Time
 	AutoStart           bool
+	// NotificationEmails receive the batch's report e-mails, every
+	// ReportInterval (0: DefaultReportInterval) while it syncs.
+	NotificationEmails []string
+	ReportInterval     time.Duration
 }
 
 // NewBatch validates everything (name, endpoints, the whole migration file,
@@ -343,6 +347,7 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		bad.add("Target", tgt.Name, "this endpoint cannot be a target: it does not say how to open a mailbox; give it a mailbox access (master, authzid, per-user or xoauth2), or choose another target endpoint")
 	}
 	badExcludes(&bad, p.ExcludeFolders)
+	p.NotificationEmails, p.ReportInterval = checkNotify(&bad, p.NotificationEmails, p.ReportInterval)
 	if p.IncrementalInterval == 0 {
 		p.IncrementalInterval = DefaultIncrementalInterval
 	}
@@ -389,7 +394,8 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		users = append(users, u)
 	}
 	b := &Batch{Name: p.Name, SourceEndpoint: src.Name, TargetEndpoint: tgt.Name, Intent: IntentCreated, ExcludeFolders: p.ExcludeFolders,
-		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now()}
+		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now(),
+		NotificationEmails: p.NotificationEmails, ReportInterval: TimeSpan(p.ReportInterval)}
 	if err := s.Store.CreateBatch(ctx, b, users); err != nil {
 		var ce *ConflictError
 		switch {
@@ -471,22 +477,44 @@ type BatchSettings struct {
 	IncrementalInterval *time.Duration
 	MaxMessageSize      *int64
 	ReceivedAfter       *time.Time
+	// The report e-mails' settings may change at any time, as Exchange's
+	// Set-MigrationBatch -NotificationEmails and -ReportInterval.
+	NotificationEmails *[]string
+	ReportInterval     *time.Duration
 }
 
-// SetBatch changes a batch's settings, only while it is Created (as in
-// Exchange Online: a started batch keeps the settings it started with).
+// syncSettings says whether set changes how the batch syncs (not only
+// its report e-mails).
+func (set *BatchSettings) syncSettings() bool {
+	return set.ExcludeFolders != nil || set.IncrementalInterval != nil || set.MaxMessageSize != nil || set.ReceivedAfter != nil
+}
+
+// SetBatch changes a batch's settings: those of its syncs only while it
+// is Created (as in Exchange Online: a started batch keeps the settings it
+// started with), those of its report e-mails at any time.
 func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) (*Batch, error) {
 	b, err := s.Batch(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if b.Status != BatchCreated {
+	if set.syncSettings() && b.Status != BatchCreated {
 		return nil, refused(ErrState, "batch %s is %s: its settings can be changed only before it is started", name, b.Status)
 	}
 	var bad problems
 	if set.ExcludeFolders != nil {
 		badExcludes(&bad, *set.ExcludeFolders)
 		b.ExcludeFolders = *set.ExcludeFolders
+	}
+	if set.NotificationEmails != nil || set.ReportInterval != nil {
+		emails, interval := b.NotificationEmails, time.Duration(b.ReportInterval)
+		if set.NotificationEmails != nil {
+			emails = *set.NotificationEmails
+		}
+		if set.ReportInterval != nil {
+			interval = *set.ReportInterval
+		}
+		emails, interval = checkNotify(&bad, emails, interval)
+		b.NotificationEmails, b.ReportInterval = emails, TimeSpan(interval)
 	}
 	if set.IncrementalInterval != nil {
 		if *set.IncrementalInterval < time.Second {

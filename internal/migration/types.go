@@ -122,6 +122,10 @@ type Batch struct {
 	CreatedAt           time.Time     `json:"CreatedAt"`
 	StartedAt           time.Time     `json:"StartedAt,omitzero"`
 	CompletedAt         time.Time     `json:"CompletedAt,omitzero"`
+	// NotificationEmails are told of the batch's initial sync, its
+	// completion and, every ReportInterval while it syncs, its progress.
+	NotificationEmails []string `json:"NotificationEmails,omitempty"`
+	ReportInterval     TimeSpan `json:"ReportInterval"`
 
 	// Derived on reads from its users (Summarize).
 	Users               int                `json:"TotalCount"`

@@ -105,19 +105,24 @@ func (s *DB) DeleteEndpoint(ctx context.Context, name string) error {
 	})
 }
 
-const batchCols = `name, source_endpoint, target_endpoint, intent, exclude_folders, incremental_seconds, max_message_size, received_after, error, created_at, started_at, completed_at`
+const batchCols = `name, source_endpoint, target_endpoint, intent, exclude_folders, incremental_seconds, max_message_size, received_after, error, created_at, started_at, completed_at,
+	notification_emails, report_seconds`
 
 func scanBatch(r scanner) (*migration.Batch, error) {
 	var b migration.Batch
-	var exclude string
-	var secs int64
+	var exclude, notify string
+	var secs, reportSecs int64
 	if err := r.Scan(&b.Name, &b.SourceEndpoint, &b.TargetEndpoint, &b.Intent, &exclude, &secs, &b.MaxMessageSize, tsCol{&b.ReceivedAfter},
-		&b.Error, tsCol{&b.CreatedAt}, tsCol{&b.StartedAt}, tsCol{&b.CompletedAt}); err != nil {
+		&b.Error, tsCol{&b.CreatedAt}, tsCol{&b.StartedAt}, tsCol{&b.CompletedAt}, &notify, &reportSecs); err != nil {
 		return nil, err
 	}
 	if exclude != "" {
 		b.ExcludeFolders = strings.Split(exclude, "\n")
 	}
+	if notify != "" {
+		b.NotificationEmails = strings.Split(notify, "\n")
+	}
+	b.ReportInterval = migration.TimeSpan(time.Duration(reportSecs) * time.Second)
 	b.IncrementalInterval = time.Duration(secs) * time.Second
 	return &b, nil
 }
@@ -265,9 +270,10 @@ func (s *DB) CreateBatch(ctx context.Context, b *migration.Batch, users []migrat
 			}
 			return c
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO batch (`+batchCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, NULL, NULL)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO batch (`+batchCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, NULL, NULL, ?, ?)`,
 			b.Name, b.SourceEndpoint, b.TargetEndpoint, b.Intent, strings.Join(b.ExcludeFolders, "\n"),
-			int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), s.ts(b.CreatedAt))
+			int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), s.ts(b.CreatedAt),
+			strings.Join(b.NotificationEmails, "\n"), int64(time.Duration(b.ReportInterval)/time.Second))
 		if err != nil {
 			if s.d.IsUnique(err) {
 				return migration.ErrExists
@@ -350,8 +356,10 @@ func (s *DB) Batches(ctx context.Context) ([]migration.Batch, error) {
 }
 
 func (s *DB) UpdateBatchSettings(ctx context.Context, b *migration.Batch) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE batch SET exclude_folders = ?, incremental_seconds = ?, max_message_size = ?, received_after = ?, error = ? WHERE name = ?`,
-		strings.Join(b.ExcludeFolders, "\n"), int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), b.Error, b.Name)
+	_, err := s.db.ExecContext(ctx, `UPDATE batch SET exclude_folders = ?, incremental_seconds = ?, max_message_size = ?, received_after = ?, error = ?,
+		notification_emails = ?, report_seconds = ? WHERE name = ?`,
+		strings.Join(b.ExcludeFolders, "\n"), int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), b.Error,
+		strings.Join(b.NotificationEmails, "\n"), int64(time.Duration(b.ReportInterval)/time.Second), b.Name)
 	return err
 }
 
