@@ -105,6 +105,9 @@ type Claim struct {
 	Source Endpoint
 	Target Endpoint
 	Kind   PassKind
+	// TakenOver is the owner whose lease had expired on this user when it
+	// was claimed ("" when the user was free): a lease takeover.
+	TakenOver string
 }
 
 // Outcome is what a pass did, recorded by Finish.

@@ -106,7 +106,8 @@ func (s *DB) Claim(ctx context.Context, owner, batch string, now time.Time, ttl 
 		if err != nil {
 			return err
 		}
-		claim = &migration.Claim{User: *u, Batch: *b, Source: *endpoints[b.SourceEndpoint], Target: *endpoints[b.TargetEndpoint], Kind: kind}
+		claim = &migration.Claim{User: *u, Batch: *b, Source: *endpoints[b.SourceEndpoint], Target: *endpoints[b.TargetEndpoint], Kind: kind,
+			TakenOver: best.owner}
 		return nil
 	})
 	return claim, err
@@ -189,6 +190,7 @@ type claimCandidate struct {
 	id    int64
 	batch string
 	st    migration.Standing
+	owner string // the holder of its expired lease, if any (Claim.TakenOver)
 }
 
 func (c *claimCandidate) before(d *claimCandidate) bool {
@@ -206,11 +208,11 @@ func (s *DB) claimCandidate(ctx context.Context, tx conn, slot string, names []a
 	// the index on batch for it (and then sorts every due user of the
 	// batch) instead of reading the slot's index of due users in order, up
 	// to the first row.
-	err := tx.QueryRowContext(ctx, `SELECT u.id, u.batch, u.next_due, u.first_sync IS NOT NULL FROM migration_user u
+	err := tx.QueryRowContext(ctx, `SELECT u.id, u.batch, u.next_due, u.first_sync IS NOT NULL, u.lease_owner FROM migration_user u
 		WHERE `+slot+`u.next_due <= ? AND NOT (u.lease_owner != '' AND u.lease_expiry >= ?)
 		  AND u.batch || '' IN (`+marks(len(names))+`)
 		ORDER BY u.next_due, u.id LIMIT 1`+s.d.SkipLocked,
-		append([]any{nowS, nowS}, names...)...).Scan(&c.id, &c.batch, tsCol{&c.st.NextDue}, &c.st.Synced)
+		append([]any{nowS, nowS}, names...)...).Scan(&c.id, &c.batch, tsCol{&c.st.NextDue}, &c.st.Synced, &c.owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -67,6 +67,9 @@ func testClaimLimitsAndLeases(t *testing.T, dsn string) {
 	if c4 == nil || c4.User.ID != c2.User.ID {
 		t.Fatalf("the expired lease was not reclaimed: %+v", c4)
 	}
+	if c1.TakenOver != "" || c4.TakenOver != "w2" {
+		t.Errorf("TakenOver: claim of a free user %q, of w2's expired lease %q", c1.TakenOver, c4.TakenOver)
+	}
 	if _, err := s.Heartbeat(ctx, c2.User.ID, "w2", later, migration.Progress{}); err == nil {
 		t.Error("the dead worker still holds its lease")
 	}
