@@ -5,7 +5,7 @@ type EventKind int
 
 const (
 	FolderStarted  EventKind = iota // Total, TotalBytes: what this pass will copy
-	MessagesCopied                  // Messages, Bytes just copied
+	MessagesCopied                  // Messages just committed (Skipped of them skipped), Bytes copied
 	FolderDone                      // the folder's pass ended (Err set if it failed)
 	Retrying                        // a transient error; Err says which, the folder resumes
 	Planned                         // Plan: the folders this pass will sync, with their sizes (STATUS MESSAGES)
@@ -17,6 +17,7 @@ type Event struct {
 	Kind       EventKind
 	Folder     string // source folder name
 	Messages   int
+	Skipped    int // MessagesCopied: how many of Messages were skipped, not copied
 	Bytes      int64
 	Total      int
 	TotalBytes int64

@@ -541,7 +541,7 @@ func (f *folderRun) appendChunk(ctx context.Context, c *chunk) error {
 	}
 	f.fr.Copied += len(copied)
 	f.fr.Bytes += bytes
-	r.emit(Event{Kind: MessagesCopied, Folder: f.m.Source.Name, Messages: len(copied) + len(skips), Bytes: bytes})
+	r.emit(Event{Kind: MessagesCopied, Folder: f.m.Source.Name, Messages: len(copied) + len(skips), Skipped: len(skips), Bytes: bytes})
 	return nil
 }
 
