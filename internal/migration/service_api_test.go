@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
 
 // TestErrorClasses: a refused request is a *ValidationError (as the CLI
@@ -44,5 +45,100 @@ func TestErrorClasses(t *testing.T) {
 	}
 	if _, err := e.svc.Endpoints(ctx, "old"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPatchEndpoint(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	port, limit := 1993, 50
+	access := migration.AccessAuthzid
+	got, err := e.svc.PatchEndpoint(ctx, "new", migration.EndpointPatch{Port: &port, MaxConcurrentMigrations: &limit, MailboxAccess: &access})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Port != 1993 || got.MaxConcurrentMigrations != 50 || got.MaxConcurrentIncrementalSyncs != 20 || got.MailboxAccess != access ||
+		got.Server != "imap.new.example" || got.AdminUser != "mailadmin" || got.AdminPassword == "" {
+		t.Errorf("after the patch: %+v", got)
+	}
+	// The admin password moved with the port and still opens.
+	if _, err := e.svc.TestEndpoint(ctx, "new", ""); err != nil {
+		t.Errorf("the password does not open after the move: %v", err)
+	}
+	// Removing the password a master target needs is refused.
+	none := ""
+	if _, err := e.svc.PatchEndpoint(ctx, "new", migration.EndpointPatch{AdminPassword: &none}); !errorField(err, "AdminPassword") {
+		t.Errorf("password removed: %v", err)
+	}
+	bad := 500
+	if _, err := e.svc.PatchEndpoint(ctx, "new", migration.EndpointPatch{MaxConcurrentMigrations: &bad}); !errorField(err, "MaxConcurrentMigrations") {
+		t.Errorf("500 migrations: %v", err)
+	}
+	if _, err := e.svc.PatchEndpoint(ctx, "nope", migration.EndpointPatch{}); !errors.Is(err, migration.ErrNotFound) {
+		t.Errorf("unknown endpoint: %v", err)
+	}
+	pw := "Other-Admin-Pw"
+	if _, err := e.svc.PatchEndpoint(ctx, "new", migration.EndpointPatch{AdminPassword: &pw}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errorField says whether err holds a *ValidationError of field.
+func errorField(err error, field string) bool {
+	var ve migration.ValidationErrors
+	if errors.As(err, &ve) {
+		for _, e := range ve {
+			if e.Field == field {
+				return true
+			}
+		}
+	}
+	var one *migration.ValidationError
+	return errors.As(err, &one) && one.Field == field
+}
+
+func TestTestServer(t *testing.T) {
+	srv := testenv.StartMemServer(t, testenv.MemServerOptions{Users: map[string]string{"terry@x.example": "Terry-Pw-1"}})
+	svc := &migration.Service{}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		t      migration.ServerTest
+		fields []string
+	}{
+		{"nothing", migration.ServerTest{}, []string{"Server"}},
+		{"bad values", migration.ServerTest{Server: "x", Security: "tls1.3", Port: 70000, Auth: "cram-md5"}, []string{"Security", "Port", "Auth"}},
+		{"user alone", migration.ServerTest{Server: "x", User: "u"}, []string{"Password"}},
+		{"password alone", migration.ServerTest{Server: "x", Password: "p"}, []string{"User"}},
+	} {
+		_, err := svc.TestServer(ctx, c.t)
+		for _, f := range c.fields {
+			if !errorField(err, f) {
+				t.Errorf("%s: %v lacks %s", c.name, err, f)
+			}
+		}
+	}
+	flag := func(s string) string { return "<" + s + ">" }
+	r, err := svc.TestServer(ctx, migration.ServerTest{Server: srv.Host, Port: srv.TLSPort, CAFile: srv.CA.CAFile, User: "terry@x.example", Password: "Terry-Pw-1", Flag: flag})
+	if err != nil || !r.OK || !r.LoggedIn {
+		t.Fatalf("a good login: %+v %v", r, err)
+	}
+	r, err = svc.TestServer(ctx, migration.ServerTest{Server: srv.Host, Port: srv.TLSPort, Flag: flag})
+	if err != nil || r.OK {
+		t.Fatalf("an untrusted certificate: %+v %v", r, err)
+	}
+	if f := r.FirstFailure(); f == nil || !strings.Contains(f.Fix, "<ca-file>") {
+		t.Errorf("the fix does not name the setting as the caller does: %+v", f)
+	}
+}
+
+func TestReportUsers(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	if users, err := e.svc.ReportUsers(ctx, "b1"); err != nil || len(users) != 2 {
+		t.Errorf("b1: %d users, %v", len(users), err)
+	}
+	if _, err := e.svc.ReportUsers(ctx, "nope"); !errors.Is(err, migration.ErrNotFound) {
+		t.Errorf("unknown batch: %v", err)
 	}
 }
