@@ -8,6 +8,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -74,4 +75,25 @@ var (
 	ErrBadLogin    = errors.New("wrong account name or password")
 	ErrRateLimited = errors.New("too many failed logins: wait and try again")
 	ErrNoToken     = errors.New("no valid API token")
+	// ErrNoSession is a session id that is unknown, expired or logged out.
+	ErrNoSession = errors.New("not logged in, or the session expired: log in again")
+	// ErrCSRF is an unsafe request without the form's token (or with
+	// another session's).
+	ErrCSRF = errors.New("the form's security token is missing or wrong: reload the page and try again")
 )
+
+// RateLimitError is a login refused because of the failures before it; it
+// is ErrRateLimited for errors.Is.
+type RateLimitError struct {
+	// Until is when a login is tried again.
+	Until time.Time
+	// RetryAfter is how long that is from the refusal.
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("too many failed logins: wait %s and try again", e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
