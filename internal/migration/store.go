@@ -68,6 +68,11 @@ type Store interface {
 	PutWorker(ctx context.Context, w Worker) error
 	Workers(ctx context.Context, since time.Time) ([]Worker, error)
 	RemoveWorker(ctx context.Context, name string, before time.Time) error
+
+	// Notifications lists the outbox of report e-mails, of one batch or
+	// all (""), the newest first, without their bodies and attachments;
+	// package notify writes and sends them.
+	Notifications(ctx context.Context, batch string) ([]Notification, error)
 }
 
 // SkippedItem is one message not migrated, with why (Exchange's skipped

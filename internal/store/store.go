@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/notify"
 	"github.com/imapmigrate/imapmigrate/internal/secret"
 	"github.com/imapmigrate/imapmigrate/internal/store/postgres"
 	"github.com/imapmigrate/imapmigrate/internal/store/sqldb"
@@ -21,6 +22,7 @@ import (
 type Store interface {
 	migration.Store
 	secret.KeyRecord
+	notify.Outbox
 	// State is the sync state of the mailbox pair named by key (created
 	// when missing); UserState that of a migration user.
 	State(ctx context.Context, key string) (syncer.State, error)
