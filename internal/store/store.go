@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/notify"
 	"github.com/imapmigrate/imapmigrate/internal/secret"
@@ -22,6 +23,7 @@ import (
 type Store interface {
 	migration.Store
 	secret.KeyRecord
+	auth.Store
 	notify.Outbox
 	// State is the sync state of the mailbox pair named by key (created
 	// when missing); UserState that of a migration user.
