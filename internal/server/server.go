@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/scheduler"
@@ -41,7 +42,9 @@ type Server struct {
 	Store   store.Store
 	Box     *secret.Box
 	Service *migration.Service
-	Log     *slog.Logger
+	// Auth is the dashboard's accounts, API tokens, sessions and audit log.
+	Auth *auth.Service
+	Log  *slog.Logger
 	// Database names the database, without a password (logs).
 	Database string
 
@@ -97,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil
 	}}
-	return &Server{Store: st, Box: box, Service: svc, Log: log, Database: store.Describe(dsn)}, nil
+	return &Server{Store: st, Box: box, Service: svc, Auth: &auth.Service{Store: st, Now: cfg.Now, Log: log}, Log: log, Database: store.Describe(dsn)}, nil
 }
 
 // Close closes the store; it is safe to call twice.
