@@ -12,16 +12,27 @@ import (
 // heartbeats to carry to the store. The estimate of what the pass will do
 // starts as the folders' sizes (STATUS) and becomes, folder by folder, what
 // the syncer found to copy there.
+//
+// It also passes the events on to the scheduler's Observer, and keeps how
+// the sync ended (Ended) for it.
 type Meter struct {
 	mu       sync.Mutex
 	estimate map[string]int64 // source folder → messages this pass will handle
 	items    int64
 	bytes    int64
 	folder   string
+
+	claim  *migration.Claim // set with obs, before the pass
+	obs    Observer
+	result *syncer.Result
+	err    error
 }
 
 // Event takes a syncer event (it may be called from several goroutines).
 func (m *Meter) Event(e syncer.Event) {
+	if m.obs != nil {
+		m.obs.PassEvent(m.claim, e)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.estimate == nil {
@@ -51,4 +62,21 @@ func (m *Meter) Progress(now time.Time) migration.Progress {
 		total += n
 	}
 	return migration.Progress{Items: m.items, Bytes: m.bytes, ItemsTotal: max(total, m.items), Folder: m.folder, At: now}
+}
+
+// Ended tells how the sync ended: its result (this pass's counts) and
+// error, for the Observer's PassReport. A nil Meter ignores it.
+func (m *Meter) Ended(res *syncer.Result, err error) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.result, m.err = res, err
+	m.mu.Unlock()
+}
+
+func (m *Meter) ended() (*syncer.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.result, m.err
 }

@@ -58,6 +58,7 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim, m *Meter) migr
 	o := migration.Outcome{Copied: u.ItemsSynced, Skipped: copyMap(u.SkippedBy), Bytes: u.BytesSynced, Folders: u.Folders,
 		Attempts: u.Attempts, At: now}
 	res, err := r.sync(ctx, c, m)
+	m.Ended(res, err)
 	if res != nil {
 		o.Copied += res.Copied + res.Matched
 		o.Bytes += res.Bytes

@@ -56,6 +56,9 @@ type Scheduler struct {
 	Batch string
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Observer, when set, is told of claims, passes and their events
+	// (metrics).
+	Observer Observer
 
 	wake chan struct{}
 	busy atomic.Int32
@@ -201,7 +204,17 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim, owner string) 
 	log := s.Log.With("batch", c.Batch.Name, "user", c.User.EmailAddress, "kind", c.Kind)
 	passCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	meter := &Meter{}
+	meter := &Meter{claim: c, obs: s.Observer}
+	var report PassReport // what the Observer is told once the outcome is recorded
+	if s.Observer != nil {
+		start := s.Now()
+		s.Observer.Claimed(c)
+		defer func() {
+			report.Result, report.Err = meter.ended()
+			report.Duration = s.Now().Sub(start)
+			s.Observer.PassEnded(c, report)
+		}()
+	}
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
@@ -233,7 +246,9 @@ func (s *Scheduler) pass(ctx context.Context, c *migration.Claim, owner string) 
 	o := s.runContained(passCtx, c, meter, log)
 	cancel(nil)
 	<-hbDone
+	report.Outcome = o
 	if errors.Is(context.Cause(passCtx), errLeaseLost) {
+		report.LeaseLost = true
 		log.Warn("lease lost: another worker owns this user now")
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/metrics"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/scheduler"
 	"github.com/imapmigrate/imapmigrate/internal/secret"
@@ -45,6 +46,9 @@ type Server struct {
 	// Auth is the dashboard's accounts, API tokens, sessions and audit log.
 	Auth *auth.Service
 	Log  *slog.Logger
+	// Metrics counts what the process's schedulers do and reads the users
+	// by status from the store at each scrape (Metrics.Handler: /metrics).
+	Metrics *metrics.Metrics
 	// Database names the database, without a password (logs).
 	Database string
 
@@ -100,7 +104,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return nil
 	}}
-	return &Server{Store: st, Box: box, Service: svc, Auth: &auth.Service{Store: st, Now: cfg.Now, Log: log}, Log: log, Database: store.Describe(dsn)}, nil
+	m := metrics.New()
+	if err := m.CollectUsers(st, 0); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Server{Store: st, Box: box, Service: svc, Auth: &auth.Service{Store: st, Now: cfg.Now, Log: log}, Log: log, Metrics: m, Database: store.Describe(dsn)}, nil
 }
 
 // Close closes the store; it is safe to call twice.
@@ -132,7 +141,7 @@ func (s *Server) Scheduler(o WorkerOptions, batch string, onEvent func(email str
 	runner := &scheduler.SyncRunner{States: s.Store, Box: s.Box, Log: s.Log, OnEvent: onEvent, RetryBase: o.RetryBase, MaxAttempts: o.MaxAttempts,
 		Conns: o.Conns, Now: o.Now, Options: syncer.Options{ParallelFolders: o.ParallelFolders, Retry: syncer.Retry{Base: time.Second}}}
 	return &scheduler.Scheduler{Store: s.Store, Run: runner.Run, Owner: o.Name, Workers: o.Workers, LeaseTTL: o.LeaseTTL,
-		Poll: o.Poll, Progress: o.Progress, Log: s.Log, Batch: batch, Version: o.Version, Now: o.Now}
+		Poll: o.Poll, Progress: o.Progress, Log: s.Log, Batch: batch, Version: o.Version, Now: o.Now, Observer: s.Metrics}
 }
 
 // Runner runs a scheduler in the background: Stop stops it claiming,
