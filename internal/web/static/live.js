@@ -1,0 +1,74 @@
+// imapmigrate dashboard: refresh the live parts of a page without a reload.
+// Every element with data-refresh="URL" is replaced, every data-interval
+// milliseconds, by what URL returns (a fragment rendered by the server).
+// Pages work without this script; it only saves the reload.
+(function () {
+  "use strict";
+
+  function refresh(el) {
+    var url = el.getAttribute("data-refresh");
+    var every = parseInt(el.getAttribute("data-interval"), 10) || 3000;
+    var stopped = false;
+    function tick() {
+      if (stopped) return;
+      if (document.hidden) { setTimeout(tick, every); return; }
+      fetch(url, { credentials: "same-origin", headers: { "X-Fragment": "1" }, redirect: "manual" })
+        .then(function (res) {
+          // A session that ended (redirect to the login page) or a batch
+          // removed: stop, the next navigation says why.
+          if (res.type === "opaqueredirect" || !res.ok) { stopped = true; el.setAttribute("data-refresh-stopped", String(res.status)); return null; }
+          return res.text();
+        })
+        .then(function (html) {
+          if (html === null || html === undefined) return;
+          // Keep the keyboard focus where it was if it is inside el.
+          var active = document.activeElement, id = active && el.contains(active) ? active.id : "";
+          el.innerHTML = html;
+          el.setAttribute("data-refreshed", String(Date.now()));
+          if (id) { var again = document.getElementById(id); if (again) again.focus(); }
+        })
+        .catch(function () { /* offline: try again at the next tick */ })
+        .then(function () { if (!stopped) setTimeout(tick, every); });
+    }
+    setTimeout(tick, every);
+  }
+
+  // The new batch form's "Check the file" is sent without leaving the page,
+  // so that the chosen file stays chosen for "Create batch".
+  function checkInPlace(form) {
+    form.addEventListener("submit", function (ev) {
+      var btn = ev.submitter;
+      if (!btn || btn.value !== "check" || !window.FormData || !window.DOMParser) return;
+      ev.preventDefault();
+      var data = new FormData(form);
+      data.set("action", "check");
+      btn.disabled = true;
+      fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Fragment": "check" } })
+        .then(function (res) { return res.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var mine = document.getElementById("check-result"), theirs = doc.getElementById("check-result");
+          if (mine && theirs) {
+            mine.innerHTML = theirs.innerHTML;
+            var notice = doc.querySelector("main > .notice, main > .alert");
+            if (notice) {
+              var n = document.createElement("div");
+              n.innerHTML = notice.outerHTML;
+              mine.insertBefore(n.firstChild, mine.firstChild);
+            }
+            // Field messages are in the result list; the note about choosing
+            // the file again does not apply: it is still chosen.
+            var first = mine.querySelector("h2");
+            if (first) { first.setAttribute("tabindex", "-1"); first.focus(); }
+          }
+        })
+        .catch(function () { form.submit(); })
+        .then(function () { btn.disabled = false; });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-refresh]").forEach(refresh);
+    document.querySelectorAll("form[data-check]").forEach(checkInPlace);
+  });
+})();

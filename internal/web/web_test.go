@@ -1,0 +1,337 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/imapmigrate/imapmigrate/internal/auth"
+	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
+	"github.com/imapmigrate/imapmigrate/internal/secret"
+	"github.com/imapmigrate/imapmigrate/internal/server"
+	"github.com/imapmigrate/imapmigrate/internal/web"
+)
+
+// testKDF makes password hashes cheap in tests.
+var testKDF = auth.KDF{Time: 1, MemoryKiB: 64, Threads: 1}
+
+const (
+	adminName     = "alice"
+	adminPassword = "correct horse battery"
+)
+
+// env is the dashboard on the real service and store (SQLite in a
+// temporary directory).
+type env struct {
+	srv  *server.Server
+	ts   *httptest.Server
+	c    *http.Client
+	csrf string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	t.Setenv(secret.EnvKey, "")
+	ctx := context.Background()
+	srv, err := server.Open(ctx, server.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	srv.Auth.KDF = testKDF
+	h, err := web.New(web.Config{Service: srv.Service, Auth: srv.Auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &env{srv: srv, ts: ts, c: c}
+}
+
+func (e *env) get(t *testing.T, path string) (int, string, http.Header) {
+	t.Helper()
+	res, err := e.c.Get(e.ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+func (e *env) post(t *testing.T, path string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	res, err := e.c.PostForm(e.ts.URL+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf_token in the page:\n%s", body)
+	}
+	return m[1]
+}
+
+// login logs in as the admin and keeps the session's CSRF token.
+func (e *env) login(t *testing.T) {
+	t.Helper()
+	if _, err := e.srv.Auth.AddAdmin(context.Background(), adminName, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := e.get(t, "/login")
+	code, _, hd := e.post(t, "/login", url.Values{"csrf_token": {csrfOf(t, body)}, "name": {adminName}, "password": {adminPassword}, "next": {"/batches"}})
+	if code != http.StatusSeeOther || hd.Get("Location") != "/batches" {
+		t.Fatalf("login: %d to %q", code, hd.Get("Location"))
+	}
+	_, body, _ = e.get(t, "/batches")
+	e.csrf = csrfOf(t, body)
+}
+
+func (e *env) endpoints(t *testing.T) {
+	t.Helper()
+	for _, p := range []migration.EndpointParams{
+		{Endpoint: migration.Endpoint{Name: "old", Server: "imap.old.example", Security: imapconn.SecuritySSL}},
+		{Endpoint: migration.Endpoint{Name: "new", Server: "imap.new.example", Security: imapconn.SecuritySSL, MailboxAccess: migration.AccessMaster,
+			AdminUser: "mailadmin"}, AdminPassword: "admin-pw"},
+	} {
+		p.SkipVerify = true
+		if _, err := e.srv.Service.NewEndpoint(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// upload posts the new batch form with a migration file.
+func (e *env) upload(t *testing.T, action, name, csv string, extra map[string]string) (int, string, http.Header) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fields := map[string]string{"csrf_token": e.csrf, "action": action, "name": name, "source": "old", "target": "new", "encoding": "auto", "interval": "24h"}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("csv", "users.csv")
+	io.WriteString(fw, csv)
+	mw.Close()
+	res, err := e.c.Post(e.ts.URL+"/batches/new", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+func TestNoAdminSaysHowToCreateOne(t *testing.T) {
+	e := newEnv(t)
+	code, _, hd := e.get(t, "/batches")
+	if code != http.StatusSeeOther || !strings.HasPrefix(hd.Get("Location"), "/login?next=") {
+		t.Fatalf("a page without a session: %d to %q", code, hd.Get("Location"))
+	}
+	code, body, _ := e.get(t, "/login")
+	if code != http.StatusOK || !strings.Contains(body, "imapmigrate admin add NAME --password-file F") {
+		t.Fatalf("the login page without an account: %d\n%s", code, body)
+	}
+}
+
+func TestEveryPageNeedsASession(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/", "/batches", "/batches/rows", "/batches/new", "/batches/B", "/batches/B/live", "/batches/B/remove",
+		"/users/a@x.example", "/endpoints", "/endpoints/new", "/endpoints/old", "/audit"} {
+		if code, _, hd := e.get(t, p); code != http.StatusSeeOther || !strings.HasPrefix(hd.Get("Location"), "/login?next=") {
+			t.Errorf("GET %s: %d to %q", p, code, hd.Get("Location"))
+		}
+	}
+	for _, p := range []string{"/batches/B/start", "/batches/B/stop", "/batches/B/complete", "/batches/B/remove", "/batches/new",
+		"/endpoints/new", "/endpoints/old", "/endpoints/old/test", "/logout"} {
+		if code, _, _ := e.post(t, p, url.Values{}); code != http.StatusUnauthorized {
+			t.Errorf("POST %s: %d", p, code)
+		}
+	}
+	if code, body, _ := e.get(t, "/static/style.css"); code != http.StatusOK || !strings.Contains(body, ":focus-visible") {
+		t.Errorf("the style sheet: %d", code)
+	}
+}
+
+func TestLoginLogoutAndCSRF(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.Auth.AddAdmin(context.Background(), adminName, adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := e.get(t, "/login")
+	tok := csrfOf(t, body)
+	if code, _, _ := e.post(t, "/login", url.Values{"name": {adminName}, "password": {adminPassword}}); code != http.StatusForbidden {
+		t.Errorf("a login without the form's token: %d", code)
+	}
+	if code, body, _ := e.post(t, "/login", url.Values{"csrf_token": {tok}, "name": {adminName}, "password": {"wrong password!"}}); code != http.StatusUnauthorized || !strings.Contains(body, "Wrong account name or password") {
+		t.Errorf("a wrong password: %d", code)
+	}
+	code, _, hd := e.post(t, "/login", url.Values{"csrf_token": {tok}, "name": {adminName}, "password": {adminPassword}, "next": {"//evil.example/"}})
+	if code != http.StatusSeeOther || hd.Get("Location") != "/" {
+		t.Fatalf("login: %d to %q", code, hd.Get("Location"))
+	}
+	code, body, _ = e.get(t, "/")
+	if code != http.StatusOK || !strings.Contains(body, "Migration batches") || !strings.Contains(body, adminName) {
+		t.Fatalf("the batches page after login: %d", code)
+	}
+	e.csrf = csrfOf(t, body)
+	// A change without the session's token is refused.
+	e.endpoints(t)
+	if code, _, _ := e.post(t, "/logout", url.Values{}); code != http.StatusForbidden {
+		t.Errorf("logout without the token: %d", code)
+	}
+	if code, _, hd := e.post(t, "/logout", url.Values{"csrf_token": {e.csrf}}); code != http.StatusSeeOther || hd.Get("Location") != "/login" {
+		t.Errorf("logout: %d to %q", code, hd.Get("Location"))
+	}
+	if code, _, _ := e.get(t, "/batches"); code != http.StatusSeeOther {
+		t.Errorf("a page after logout: %d", code)
+	}
+}
+
+func TestNewBatchShowsEveryProblemThenCreates(t *testing.T) {
+	e := newEnv(t)
+	e.login(t)
+	e.endpoints(t)
+	bad := "EmailAddress,UserName,Password\r\nnot-an-address,a,Pw-A\r\nb@new.example,,Pw-B\r\n"
+	code, body, _ := e.upload(t, "create", "bad name", bad, map[string]string{"interval": "soon"})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "Incremental sync every") || !strings.Contains(body, "not a duration") {
+		t.Fatalf("a bad interval: %d\n%s", code, body)
+	}
+	code, body, _ = e.upload(t, "create", "bad name", bad, nil)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad file: %d", code)
+	}
+	for _, want := range []string{"Migration file: 2 problems", `<td>2</td><td>EmailAddress</td>`, `<td>3</td><td>UserName</td>`, "use letters, digits"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the problems page lacks %q", want)
+		}
+	}
+	if bs, _ := e.srv.Service.Batches(context.Background(), ""); len(bs) != 0 {
+		t.Fatalf("a batch was created from a bad file: %v", bs)
+	}
+	good := "EmailAddress,UserName,Password\r\na@new.example,a*mailadmin,Pw-A\r\nb@new.example,b,Pw-B\r\n"
+	code, body, _ = e.upload(t, "check", "B1", good, nil)
+	if code != http.StatusOK || !strings.Contains(body, "valid, 2 mailboxes") || !strings.Contains(body, "<td>dovecot</td>") || !strings.Contains(body, "1 plain") {
+		t.Fatalf("a good file checked: %d\n%s", code, body)
+	}
+	if strings.Contains(body, "Pw-A") {
+		t.Error("the check shows a password")
+	}
+	if bs, _ := e.srv.Service.Batches(context.Background(), ""); len(bs) != 0 {
+		t.Fatalf("a check created a batch: %v", bs)
+	}
+	code, _, hd := e.upload(t, "create", "B1", good, map[string]string{"exclude": "Junk\n#DeletedItems#"})
+	if code != http.StatusSeeOther || hd.Get("Location") != "/batches/B1?done=created" {
+		t.Fatalf("create: %d to %q", code, hd.Get("Location"))
+	}
+	code, body, _ = e.get(t, "/batches/B1?done=created")
+	for _, want := range []string{"The batch is created.", "a@new.example", "b@new.example", "Junk, #DeletedItems#", `data-refresh="/batches/B1/live"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the batch page lacks %q", want)
+		}
+	}
+	if code != http.StatusOK {
+		t.Errorf("the batch page: %d", code)
+	}
+}
+
+func TestBatchActionsAndRemoval(t *testing.T) {
+	e := newEnv(t)
+	e.login(t)
+	e.endpoints(t)
+	ctx := context.Background()
+	if _, _, err := e.srv.Service.NewBatch(ctx, migration.BatchParams{Name: "B", Source: "old", Target: "new",
+		CSV: strings.NewReader("EmailAddress,UserName,Password\r\na@new.example,a,pw\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	// A refused change says why.
+	if code, body, _ := e.post(t, "/batches/B/stop", url.Values{"csrf_token": {e.csrf}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "only a syncing or synced batch can be stopped") {
+		t.Errorf("stop a created batch: %d", code)
+	}
+	if code, _, hd := e.post(t, "/batches/B/start", url.Values{"csrf_token": {e.csrf}}); code != http.StatusSeeOther || hd.Get("Location") != "/batches/B?done=started" {
+		t.Fatalf("start: %d %q", code, hd.Get("Location"))
+	}
+	if b, _ := e.srv.Service.Batch(ctx, "B"); b.Intent != migration.IntentRunning {
+		t.Errorf("after start: %s", b.Intent)
+	}
+	if code, body, _ := e.get(t, "/batches/B/live?status=Queued"); code != http.StatusOK || !strings.Contains(body, "a@new.example") || strings.Contains(body, "<html") {
+		t.Errorf("the live fragment: %d\n%s", code, body)
+	}
+	if code, body, _ := e.get(t, "/batches/rows"); code != http.StatusOK || !strings.Contains(body, `href="/batches/B"`) {
+		t.Errorf("the rows fragment: %d", code)
+	}
+	if code, _, _ := e.get(t, "/batches/B?status=Bogus"); code != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown status filter: %d", code)
+	}
+	code, body, _ := e.get(t, "/batches/B/remove")
+	if code != http.StatusOK || !strings.Contains(body, "<strong>1</strong> migration user") || !strings.Contains(body, "Remove batch B") {
+		t.Errorf("the confirmation page: %d\n%s", code, body)
+	}
+	if code, _, hd := e.post(t, "/batches/B/remove", url.Values{"csrf_token": {e.csrf}}); code != http.StatusSeeOther || hd.Get("Location") != "/batches?done=removed" {
+		t.Errorf("remove: %d %q", code, hd.Get("Location"))
+	}
+	if code, _, _ := e.get(t, "/batches/B"); code != http.StatusNotFound {
+		t.Errorf("a removed batch: %d", code)
+	}
+}
+
+func TestEndpointAndAuditPages(t *testing.T) {
+	e := newEnv(t)
+	e.login(t)
+	code, body, _ := e.post(t, "/endpoints/new", url.Values{"csrf_token": {e.csrf}, "name": {"src"}, "server": {""}, "security": {"ssl"},
+		"port": {"99999"}, "skip_verify": {"1"}, "max_migrations": {"x"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "must be a whole number") {
+		t.Errorf("a bad number: %d", code)
+	}
+	code, body, _ = e.post(t, "/endpoints/new", url.Values{"csrf_token": {e.csrf}, "name": {"src"}, "server": {""}, "security": {"ssl"},
+		"port": {"99999"}, "skip_verify": {"1"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "required: the IMAP server") || !strings.Contains(body, "between 1 and 65535") {
+		t.Errorf("bad settings: %d\n%s", code, body)
+	}
+	code, _, hd := e.post(t, "/endpoints/new", url.Values{"csrf_token": {e.csrf}, "name": {"src"}, "server": {"127.0.0.1"}, "security": {"none"},
+		"port": {"1"}, "skip_verify": {"1"}})
+	if code != http.StatusSeeOther || hd.Get("Location") != "/endpoints/src?done=saved" {
+		t.Fatalf("create: %d %q", code, hd.Get("Location"))
+	}
+	if code, body, _ := e.get(t, "/endpoints"); code != http.StatusOK || !strings.Contains(body, "127.0.0.1:1") {
+		t.Errorf("the endpoints page: %d", code)
+	}
+	code, _, _ = e.post(t, "/endpoints/src", url.Values{"csrf_token": {e.csrf}, "server": {"127.0.0.1"}, "security": {"none"}, "port": {"2"}})
+	if code != http.StatusSeeOther {
+		t.Errorf("edit: %d", code)
+	}
+	if eps, _ := e.srv.Service.Endpoints(context.Background(), "src"); eps[0].Port != 2 {
+		t.Errorf("after edit: port %d", eps[0].Port)
+	}
+	// Nothing listens on port 2: the test says which step failed.
+	code, body, _ = e.post(t, "/endpoints/src/test", url.Values{"csrf_token": {e.csrf}})
+	if code != http.StatusOK || !strings.Contains(body, "FAILED") || !strings.Contains(body, "connect") {
+		t.Errorf("a test of a closed port: %d\n%s", code, body)
+	}
+	if code, _, _ := e.get(t, "/audit"); code != http.StatusOK {
+		t.Errorf("the audit page: %d", code)
+	}
+}
