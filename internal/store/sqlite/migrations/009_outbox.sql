@@ -13,7 +13,7 @@ CREATE TABLE notification (
     id            INTEGER PRIMARY KEY,
     batch         TEXT NOT NULL,
     kind          TEXT NOT NULL,     -- InitialSyncCompleted, Completed, Report
-    seq           INTEGER NOT NULL,  -- Report: the intervals since the batch started; else 0
+    seq           INTEGER NOT NULL,  -- Report: its interval's end, in seconds since the batch started; else 0
     recipients    TEXT NOT NULL,     -- newline-separated
     subject       TEXT NOT NULL,
     body          TEXT NOT NULL,
