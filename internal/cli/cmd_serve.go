@@ -90,8 +90,15 @@ released for another worker.` + httpHelp(name),
 			defer cancel()
 			var web *httpserver.Server
 			if h.listen != "" {
+				parts := httpserver.WorkerParts(a.Server)
+				if name == "serve" {
+					var err error
+					if parts, err = httpserver.ServeParts(a.Server); err != nil {
+						return withExit(ExitUsage, err)
+					}
+				}
 				var err error
-				web, err = httpserver.Listen(h.config(), httpserver.Handler(httpParts(a, name == "serve"), a.log), a.log)
+				web, err = httpserver.Listen(h.config(), httpserver.Handler(parts, a.log), a.log)
 				if err != nil {
 					return withExit(ExitUsage, err)
 				}
@@ -111,6 +118,11 @@ released for another worker.` + httpHelp(name),
 			}
 			for _, msg := range warnings {
 				a.log.Warn(msg)
+			}
+			if name == "serve" && web != nil {
+				if ok, err := a.Auth.HasAdmins(ctx); err == nil && !ok {
+					a.log.Warn("no dashboard account yet: create one with `imapmigrate admin add NAME --password-file F`")
+				}
 			}
 			runner := server.Start(ctx, s)
 			httpDone := make(chan error, 1)
@@ -167,11 +179,6 @@ dashboard account first: ` + "`imapmigrate admin add NAME --password-file F`" + 
 
 With --listen HOST:PORT a worker also serves /metrics (Prometheus),
 /healthz and /readyz.`
-}
-
-// httpParts are the handlers serve (ui) or a worker mounts.
-func httpParts(a *app, ui bool) httpserver.Parts {
-	return httpserver.Parts{Store: a.store}
 }
 
 func newWorkerCommand(g *globalOptions) *cobra.Command {

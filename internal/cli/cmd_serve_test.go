@@ -68,6 +68,21 @@ func TestServeAnswersHTTP(t *testing.T) {
 			t.Errorf("GET %s: %d %+v %v", path, res.StatusCode, body, err)
 		}
 	}
+	// The API wants a token, the dashboard a login; metrics are open.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]int{"/api/v1/batches": 401, "/batches": 303, "/metrics": 200} {
+		res, err := noRedirect.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
+	if !strings.Contains(w.String(), "admin add") {
+		t.Errorf("serve without a dashboard account does not say how to create one:\n%s", w.String())
+	}
 	cancel()
 	if code := <-exit; code != 0 {
 		t.Fatalf("serve exit %d:\n%s", code, w.String())
