@@ -66,6 +66,7 @@ func (h *httpOptions) config() httpserver.Config {
 func newServeCommand(g *globalOptions, name string) *cobra.Command {
 	w := &workerOptions{}
 	h := &httpOptions{}
+	mailOpts := &smtpOptions{}
 	short := "Run the migration service: scheduler, workers, dashboard, REST API and metrics"
 	if name == "worker" {
 		short = "Run a worker: claim and sync due users, alongside other workers sharing the database"
@@ -88,6 +89,12 @@ released for another worker.` + httpHelp(name),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
+			// Report e-mails (batch new --notify), when an SMTP server is
+			// given; its settings are checked before anything starts.
+			notifier, err := mailOpts.notifier(cmd, a, w.name)
+			if err != nil {
+				return err
+			}
 			var web *httpserver.Server
 			if h.listen != "" {
 				parts := httpserver.WorkerParts(a.Server)
@@ -124,6 +131,10 @@ released for another worker.` + httpHelp(name),
 					a.log.Warn("no dashboard account yet: create one with `imapmigrate admin add NAME --password-file F`")
 				}
 			}
+			if notifier != nil {
+				notifier.Start(ctx)
+				defer notifier.Stop()
+			}
 			runner := server.Start(ctx, s)
 			httpDone := make(chan error, 1)
 			if web != nil {
@@ -157,6 +168,7 @@ released for another worker.` + httpHelp(name),
 		}),
 	}
 	w.addFlags(cmd)
+	mailOpts.addFlags(cmd)
 	setFieldFlags(cmd, map[string]string{"Listen": "--listen", "TLSCert": "--tls-cert", "TLSKey": "--tls-key"})
 	if name == "serve" {
 		h.addFlags(cmd, httpserver.DefaultListen, "the dashboard, the REST API (/api/v1), /metrics, /healthz and /readyz")
