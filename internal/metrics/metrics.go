@@ -68,7 +68,8 @@ func New() *Metrics {
 		skipped: counter("skipped_items_total", "Messages not migrated, by batch and reason (too_large, rejected, deleted, vanished, "+
 			"source_corrupt, max_items, filtered), counted when their pass ends.", "batch", "reason"),
 		errors: counter("errors_total", "Errors passes met, by batch and class (auth, transient, item, fatal): every transient error "+
-			"retried, every folder that failed, and the error that ended a pass (an interruption by stop or shutdown is none).", "batch", "class"),
+			"retried, every message a server refused (item: skipped as rejected or source_corrupt), every folder that failed, "+
+			"and the error that ended a pass (an interruption by stop or shutdown is none).", "batch", "class"),
 		claims:     counter("claims_total", "Users leased for a pass by this process's workers, by batch and pass kind.", "batch", "kind"),
 		takeovers:  counter("lease_takeovers_total", "Claims of a user whose previous lease had expired under another worker (a worker died or stalled), by batch.", "batch"),
 		leasesLost: counter("leases_lost_total", "Passes of this process that lost their lease to another worker (their outcome was not recorded), by batch.", "batch"),
@@ -148,8 +149,12 @@ func (m *Metrics) PassEnded(c *migration.Claim, r scheduler.PassReport) {
 	m.passDuration.WithLabelValues(kind).Observe(r.Duration.Seconds())
 	if r.Result != nil {
 		for reason, n := range r.Result.Skipped {
-			if n > 0 {
-				m.skipped.WithLabelValues(batch, string(reason)).Add(float64(n))
+			if n <= 0 {
+				continue
+			}
+			m.skipped.WithLabelValues(batch, string(reason)).Add(float64(n))
+			if reason == syncer.SkipRejected || reason == syncer.SkipSourceBad {
+				m.errors.WithLabelValues(batch, imapconn.Item.String()).Add(float64(n))
 			}
 		}
 	}

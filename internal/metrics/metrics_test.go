@@ -79,10 +79,11 @@ imapmigrate_copied_bytes_total{batch="B2"} 10
 # TYPE imapmigrate_copied_messages_total counter
 imapmigrate_copied_messages_total{batch="B1"} 8
 imapmigrate_copied_messages_total{batch="B2"} 1
-# HELP imapmigrate_errors_total Errors passes met, by batch and class (auth, transient, item, fatal): every transient error retried, every folder that failed, and the error that ended a pass (an interruption by stop or shutdown is none).
+# HELP imapmigrate_errors_total Errors passes met, by batch and class (auth, transient, item, fatal): every transient error retried, every message a server refused (item: skipped as rejected or source_corrupt), every folder that failed, and the error that ended a pass (an interruption by stop or shutdown is none).
 # TYPE imapmigrate_errors_total counter
 imapmigrate_errors_total{batch="B1",class="auth"} 1
 imapmigrate_errors_total{batch="B1",class="fatal"} 1
+imapmigrate_errors_total{batch="B1",class="item"} 1
 imapmigrate_errors_total{batch="B1",class="transient"} 1
 imapmigrate_errors_total{batch="B2",class="fatal"} 1
 # HELP imapmigrate_lease_takeovers_total Claims of a user whose previous lease had expired under another worker (a worker died or stalled), by batch.
