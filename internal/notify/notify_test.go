@@ -3,7 +3,6 @@ package notify_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,10 +20,6 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
-
-func decodeBase64(b []byte) ([]byte, error) {
-	return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
-}
 
 // Secrets that must never reach a mail.
 const (
@@ -172,13 +167,13 @@ func (e *env) round(t *testing.T, n *notify.Notifier) {
 }
 
 // noSecrets fails when a mail holds a password.
-func noSecrets(t *testing.T, m sunkMail) {
+func noSecrets(t *testing.T, m testenv.SunkMail) {
 	t.Helper()
 	for _, s := range []string{smtpPassword, adminPassword, userPassword} {
-		if strings.Contains(m.raw, s) || strings.Contains(m.body, s) {
+		if strings.Contains(m.Raw, s) || strings.Contains(m.Body, s) {
 			t.Errorf("a mail holds the password %q", s)
 		}
-		for name, a := range m.attachments {
+		for name, a := range m.Attachments {
 			if strings.Contains(a, s) {
 				t.Errorf("attachment %s holds the password %q", name, s)
 			}
@@ -190,9 +185,9 @@ func noSecrets(t *testing.T, m sunkMail) {
 // a report after an interval, the completion's; each with its subject,
 // recipients, body and both CSV attachments, and no password.
 func TestReportMailsArriveOnce(t *testing.T) {
-	sink := startSMTPSink(t, 0)
+	sink := testenv.StartSMTPSink(t, 0)
 	e := newEnv(t, sqliteDSN(t))
-	n := e.notifier(t, "p1", e.st, smtpConfig(sink.port))
+	n := e.notifier(t, "p1", e.st, smtpConfig(sink.Port))
 	ctx := context.Background()
 
 	// Syncing, within the first interval: nothing.
@@ -206,53 +201,53 @@ func TestReportMailsArriveOnce(t *testing.T) {
 	e.clock.Set(e.t0.Add(20 * time.Minute))
 	e.initialSync(t)
 	e.round(t, n)
-	mails := sink.mails(t, 1)
+	mails := sink.Mails(t, 1, 10*time.Second)
 	if len(mails) != 1 {
 		t.Fatalf("%d mails, want 1", len(mails))
 	}
 	m := mails[0]
 	noSecrets(t, m)
-	if !slices.Equal(m.rcpts, recipients) || m.mailFrom != "imapmigrate@example.com" {
-		t.Errorf("envelope: from %q to %q", m.mailFrom, m.rcpts)
+	if !slices.Equal(m.Rcpts, recipients) || m.MailFrom != "imapmigrate@example.com" {
+		t.Errorf("envelope: from %q to %q", m.MailFrom, m.Rcpts)
 	}
-	if to := m.header.Get("To"); !strings.Contains(to, "admin@example.com") || !strings.Contains(to, "helpdesk@example.com") {
+	if to := m.Header.Get("To"); !strings.Contains(to, "admin@example.com") || !strings.Contains(to, "helpdesk@example.com") {
 		t.Errorf("To: %q", to)
 	}
-	if got, want := m.header.Get("Subject"), "Migration batch B finished its initial sync: 2 of 3 synced, 1 failed, 1 item skipped"; got != want {
+	if got, want := m.Header.Get("Subject"), "Migration batch B finished its initial sync: 2 of 3 synced, 1 failed, 1 item skipped"; got != want {
 		t.Errorf("Subject: %q, want %q", got, want)
 	}
-	if id := m.header.Get("Message-Id"); !strings.HasPrefix(id, "<imapmigrate.B.InitialSyncCompleted.0.") || !strings.HasSuffix(id, "@example.com>") {
+	if id := m.Header.Get("Message-Id"); !strings.HasPrefix(id, "<imapmigrate.B.InitialSyncCompleted.0.") || !strings.HasSuffix(id, "@example.com>") {
 		t.Errorf("Message-ID %q", id)
 	}
 	for _, want := range []string{"has finished its initial sync (SyncedWithErrors)", "Started by:            alice", "Run time:              00:20:00",
 		"Total:                 3", "Synced:                2", "Failed:                1", "Skipped items:         1 (too_large 1)",
 		"=cat@new.example (Failed): source login failed: [AUTHENTICATIONFAILED] Authentication failed.", "MigrationStatistics.csv"} {
-		if !strings.Contains(m.body, want) {
-			t.Errorf("body lacks %q:\n%s", want, m.body)
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, m.Body)
 		}
 	}
 	stats := "EmailAddress,Status,ItemsMigrated,ItemsSkipped\r\n" +
 		"ann@new.example,Synced,10,0\r\n" +
 		"bob@new.example,Synced,5,1\r\n" +
 		"'=cat@new.example,Failed,0,0\r\n"
-	if got := m.attachments["MigrationStatistics.csv"]; got != stats {
+	if got := m.Attachments["MigrationStatistics.csv"]; got != stats {
 		t.Errorf("MigrationStatistics.csv:\n%s\nwant:\n%s", got, stats)
 	}
 	errs := "EmailAddress,Error\r\n" +
 		"'=cat@new.example,source login failed: [AUTHENTICATIONFAILED] Authentication failed.\r\n" +
 		fmt.Sprintf("bob@new.example,\"skipped (too_large): \"\"Holiday photos\"\" of %s in INBOX, UID 7, 52428800 bytes\"\r\n",
 			e.t0.Add(-48*time.Hour).Format(time.DateOnly))
-	if got := m.attachments["MigrationErrors.csv"]; got != errs {
+	if got := m.Attachments["MigrationErrors.csv"]; got != errs {
 		t.Errorf("MigrationErrors.csv:\n%s\nwant:\n%s", got, errs)
 	}
-	if len(m.attachments) != 2 {
-		t.Errorf("attachments %v", len(m.attachments))
+	if len(m.Attachments) != 2 {
+		t.Errorf("attachments %v", len(m.Attachments))
 	}
 
 	// Again, and again from another process: nothing new.
 	e.round(t, n)
-	e.round(t, e.notifier(t, "p2", openStore(t, e.dsn), smtpConfig(sink.port)))
-	if got := sink.mails(t, 1); len(got) != 1 {
+	e.round(t, e.notifier(t, "p2", openStore(t, e.dsn), smtpConfig(sink.Port)))
+	if got := sink.Mails(t, 1, 10*time.Second); len(got) != 1 {
 		t.Fatalf("%d mails after more rounds, want 1", len(got))
 	}
 
@@ -260,11 +255,11 @@ func TestReportMailsArriveOnce(t *testing.T) {
 	e.clock.Set(e.t0.Add(3*time.Hour + time.Minute))
 	e.round(t, n)
 	e.round(t, n)
-	mails = sink.mails(t, 2)
+	mails = sink.Mails(t, 2, 10*time.Second)
 	if len(mails) != 2 {
 		t.Fatalf("%d mails, want 2", len(mails))
 	}
-	if got := mails[1].header.Get("Subject"); !strings.HasPrefix(got, "Migration batch B report: SyncedWithErrors, 2 of 3 synced, 1 failed") {
+	if got := mails[1].Header.Get("Subject"); !strings.HasPrefix(got, "Migration batch B report: SyncedWithErrors, 2 of 3 synced, 1 failed") {
 		t.Errorf("report subject %q", got)
 	}
 	noSecrets(t, mails[1])
@@ -294,17 +289,17 @@ func TestReportMailsArriveOnce(t *testing.T) {
 	e.clock.Set(now.Add(time.Minute))
 	b, _ := e.svc.Batch(ctx, "B")
 	e.round(t, n)
-	mails = sink.mails(t, 3)
+	mails = sink.Mails(t, 3, 10*time.Second)
 	if len(mails) != 3 {
 		t.Fatalf("%d mails, want 3 (batch %s)", len(mails), b.Status)
 	}
-	if got := mails[2].header.Get("Subject"); !strings.HasPrefix(got, "Migration batch B is completed with errors: 2 of 3 finalized, 1 failed") {
+	if got := mails[2].Header.Get("Subject"); !strings.HasPrefix(got, "Migration batch B is completed with errors: 2 of 3 finalized, 1 failed") {
 		t.Errorf("completion subject %q (batch %s)", got, b.Status)
 	}
 	noSecrets(t, mails[2])
 	e.clock.Set(now.Add(48 * time.Hour))
 	e.round(t, n)
-	if got := sink.mails(t, 3); len(got) != 3 {
+	if got := sink.Mails(t, 3, 10*time.Second); len(got) != 3 {
 		t.Errorf("%d mails after the completion, want 3", len(got))
 	}
 
@@ -323,11 +318,11 @@ func TestReportMailsArriveOnce(t *testing.T) {
 // the mail tried again after a backoff (not before), then sent once when
 // the server is back.
 func TestFailedSendRetried(t *testing.T) {
-	_, found := smtpSinkPath()
+	_, found := testenv.SMTPSinkPath()
 	if !found {
-		startSMTPSink(t, 0) // skips, or fails with IMAPMIGRATE_REQUIRE_REAL=1
+		testenv.StartSMTPSink(t, 0) // skips, or fails with IMAPMIGRATE_REQUIRE_REAL=1
 	}
-	port := freePort(t) // closed
+	port := testenv.FreePort(t) // closed
 	e := newEnv(t, sqliteDSN(t))
 	n := e.notifier(t, "p1", e.st, smtpConfig(port))
 	ctx := context.Background()
@@ -356,7 +351,7 @@ func TestFailedSendRetried(t *testing.T) {
 		t.Fatalf("second attempt: %+v", list[0])
 	}
 	// The server is back: sent once, at the next retry.
-	sink := startSMTPSink(t, port)
+	sink := testenv.StartSMTPSink(t, port)
 	e.round(t, n)
 	if list, _ = e.svc.Notifications(ctx, "B"); list[0].Attempts != 2 {
 		t.Fatalf("sent before its retry: %+v", list[0])
@@ -364,8 +359,8 @@ func TestFailedSendRetried(t *testing.T) {
 	e.clock.Set(e.clock.Now().Add(2 * notify.DefaultRetryBase))
 	e.round(t, n)
 	e.round(t, n)
-	mails := sink.mails(t, 1)
-	if len(mails) != 1 || !strings.Contains(mails[0].header.Get("Subject"), "finished its initial sync") || len(mails[0].attachments) != 2 {
+	mails := sink.Mails(t, 1, 10*time.Second)
+	if len(mails) != 1 || !strings.Contains(mails[0].Header.Get("Subject"), "finished its initial sync") || len(mails[0].Attachments) != 2 {
 		t.Fatalf("%d mails: %+v", len(mails), mails)
 	}
 	noSecrets(t, mails[0])
@@ -382,9 +377,9 @@ func TestTwoNotifiersSendOnce(t *testing.T) {
 }
 
 func testTwoNotifiers(t *testing.T, dsn string) {
-	sink := startSMTPSink(t, 0)
+	sink := testenv.StartSMTPSink(t, 0)
 	e := newEnv(t, dsn)
-	ns := []*notify.Notifier{e.notifier(t, "p1", openStore(t, dsn), smtpConfig(sink.port)), e.notifier(t, "p2", openStore(t, dsn), smtpConfig(sink.port))}
+	ns := []*notify.Notifier{e.notifier(t, "p1", openStore(t, dsn), smtpConfig(sink.Port)), e.notifier(t, "p2", openStore(t, dsn), smtpConfig(sink.Port))}
 	e.clock.Set(e.t0.Add(20 * time.Minute))
 	e.initialSync(t)
 	race := func() {
@@ -408,10 +403,10 @@ func testTwoNotifiers(t *testing.T, dsn string) {
 	e.clock.Set(e.t0.Add(2*time.Hour + time.Minute))
 	race()
 	race()
-	mails := sink.mails(t, 3)
+	mails := sink.Mails(t, 3, 10*time.Second)
 	var subjects []string
 	for _, m := range mails {
-		subjects = append(subjects, m.header.Get("Message-Id"))
+		subjects = append(subjects, m.Header.Get("Message-Id"))
 	}
 	if len(mails) != 3 {
 		t.Fatalf("%d mails, want 3 (initial sync, two reports):\n%s", len(mails), strings.Join(subjects, "\n"))
@@ -431,12 +426,12 @@ func testTwoNotifiers(t *testing.T, dsn string) {
 // Start runs rounds on its ticker until Stop; Stop is safe twice, and
 // without Start.
 func TestStartStop(t *testing.T) {
-	sink := startSMTPSink(t, 0)
+	sink := testenv.StartSMTPSink(t, 0)
 	e := newEnv(t, sqliteDSN(t))
 	tick := make(chan time.Time)
 	rounds := make(chan error)
 	svc := *e.svc
-	n, err := notify.New(notify.Options{Service: &svc, Outbox: e.st, SMTP: smtpConfig(sink.port), Now: e.clock.Now, Tick: tick,
+	n, err := notify.New(notify.Options{Service: &svc, Outbox: e.st, SMTP: smtpConfig(sink.Port), Now: e.clock.Now, Tick: tick,
 		OnRound: func(err error) { rounds <- err }})
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +448,7 @@ func TestStartStop(t *testing.T) {
 	if err := <-rounds; err != nil {
 		t.Fatal(err)
 	}
-	if got := sink.mails(t, 1); len(got) != 1 {
+	if got := sink.Mails(t, 1, 10*time.Second); len(got) != 1 {
 		t.Fatalf("%d mails, want 1", len(got))
 	}
 	done := make(chan struct{})
@@ -481,10 +476,10 @@ func TestTwoNotifiersSendOncePostgres(t *testing.T) {
 // go-mail sent the password and took the answer for a refusal): the
 // error is recorded and logged without the password.
 func TestSMTPAuthFailureHidesPassword(t *testing.T) {
-	sink := startSMTPSink(t, 0)
+	sink := testenv.StartSMTPSink(t, 0)
 	e := newEnv(t, sqliteDSN(t))
 	var logs bytes.Buffer
-	cfg := smtpConfig(sink.port)
+	cfg := smtpConfig(sink.Port)
 	cfg.User, cfg.Password = "mailer", smtpPassword
 	svc := *e.svc
 	n, err := notify.New(notify.Options{Service: &svc, Outbox: e.st, SMTP: cfg, Now: e.clock.Now,
@@ -505,7 +500,7 @@ func TestSMTPAuthFailureHidesPassword(t *testing.T) {
 	if !strings.Contains(logs.String(), "SMTP AUTH failed") {
 		t.Errorf("the failure is not logged:\n%s", logs.String())
 	}
-	if got := sink.mails(t, 0); len(got) != 0 {
+	if got := sink.Mails(t, 0, 10*time.Second); len(got) != 0 {
 		t.Errorf("%d mails sent without the login", len(got))
 	}
 }

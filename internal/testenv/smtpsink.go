@@ -1,7 +1,8 @@
-package notify_test
+package testenv
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
@@ -16,21 +17,22 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/imapmigrate/imapmigrate/internal/testenv"
 )
 
-// smtpSink is Postfix's smtp-sink, a real SMTP server (it announces
-// PIPELINING, AUTH PLAIN LOGIN, 8BITMIME, DSN…, accepts every login and
-// recipient) that dumps each mail it receives into a file of dir.
-type smtpSink struct {
-	dir  string
-	port int
+// SMTPSink is Postfix's smtp-sink (Debian package postfix), a real SMTP
+// server that accepts every sender and recipient and dumps each mail it
+// receives into a file of its own directory. It announces PIPELINING,
+// 8BITMIME, DSN and AUTH PLAIN LOGIN, but answers AUTH with 250 where RFC
+// 4954 says 235: a compliant client takes a login for a failure, so test
+// without one (or test that failure).
+type SMTPSink struct {
+	Dir  string
+	Port int
 	cmd  *exec.Cmd
 }
 
-// smtpSinkPath finds smtp-sink: on PATH, else Debian's place.
-func smtpSinkPath() (string, bool) {
+// SMTPSinkPath finds smtp-sink: on PATH, else Debian's place.
+func SMTPSinkPath() (string, bool) {
 	if p, err := exec.LookPath("smtp-sink"); err == nil {
 		return p, true
 	}
@@ -40,8 +42,8 @@ func smtpSinkPath() (string, bool) {
 	return "", false
 }
 
-// freePort is a TCP port of 127.0.0.1 nobody listens on (now).
-func freePort(t *testing.T) int {
+// FreePort is a TCP port of 127.0.0.1 nobody listens on (now).
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,14 +53,15 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startSMTPSink starts smtp-sink on 127.0.0.1:port (a free one when 0),
-// stopped when the test ends.
-func startSMTPSink(t *testing.T, port int) *smtpSink {
+// StartSMTPSink starts smtp-sink on 127.0.0.1:port (a free one when 0),
+// stopped when the test ends; the test is skipped without it (a failure
+// with IMAPMIGRATE_REQUIRE_REAL=1).
+func StartSMTPSink(t testing.TB, port int) *SMTPSink {
 	t.Helper()
-	bin, found := smtpSinkPath()
-	testenv.RequireReal(t, "smtp-sink (apt-get install postfix)", found)
+	bin, found := SMTPSinkPath()
+	RequireReal(t, "smtp-sink (apt-get install postfix)", found)
 	if port == 0 {
-		port = freePort(t)
+		port = FreePort(t)
 	}
 	// smtp-sink run as root must drop to another user (-u), which must be
 	// able to write the dump directory: one of its own, outside the
@@ -80,7 +83,7 @@ func startSMTPSink(t *testing.T, port int) *smtpSink {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start smtp-sink: %v", err)
 	}
-	s := &smtpSink{dir: dir, port: port, cmd: cmd}
+	s := &SMTPSink{Dir: dir, Port: port, cmd: cmd}
 	t.Cleanup(s.stop)
 	// Ready when it answers.
 	deadline := time.Now().Add(10 * time.Second)
@@ -97,37 +100,37 @@ func startSMTPSink(t *testing.T, port int) *smtpSink {
 	}
 }
 
-func (s *smtpSink) stop() {
+func (s *SMTPSink) stop() {
 	if s.cmd.Process != nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
 }
 
-// sunkMail is a mail as smtp-sink received it.
-type sunkMail struct {
-	raw         string
-	rcpts       []string // X-Rcpt-Args, the envelope's recipients
-	mailFrom    string
-	header      mail.Header
-	date        time.Time
-	body        string
-	attachments map[string]string // name → decoded content
+// SunkMail is a multipart mail as smtp-sink received it.
+type SunkMail struct {
+	Raw         string
+	Rcpts       []string // X-Rcpt-Args: the envelope's recipients
+	MailFrom    string   // X-Mail-Args: the envelope's sender
+	Header      mail.Header
+	Date        time.Time
+	Body        string            // the text part, decoded
+	Attachments map[string]string // name → decoded content
 }
 
-// mails reads the mails received so far, waiting (up to 10 s) until
-// there are at least want: smtp-sink may close a dump file just after it
-// acknowledged the mail.
-func (s *smtpSink) mails(t *testing.T, want int) []sunkMail {
+// Mails reads the mails received so far, in the order of their Date,
+// waiting (up to timeout) until there are at least want: smtp-sink may
+// close a dump file just after it acknowledged the mail.
+func (s *SMTPSink) Mails(t testing.TB, want int, timeout time.Duration) []SunkMail {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(timeout)
 	for {
-		names, err := filepath.Glob(filepath.Join(s.dir, "*"))
+		names, err := filepath.Glob(filepath.Join(s.Dir, "*"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sort.Strings(names)
-		var out []sunkMail
+		var out []SunkMail
 		complete := true
 		for _, name := range names {
 			b, err := os.ReadFile(name)
@@ -143,7 +146,7 @@ func (s *smtpSink) mails(t *testing.T, want int) []sunkMail {
 		}
 		if complete && len(out) >= want {
 			// In the order sent: by their Date (the tests' clock).
-			sort.SliceStable(out, func(i, j int) bool { return out[i].date.Before(out[j].date) })
+			sort.SliceStable(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
 			return out
 		}
 		if time.Now().After(deadline) {
@@ -153,19 +156,19 @@ func (s *smtpSink) mails(t *testing.T, want int) []sunkMail {
 	}
 }
 
-func parseSunk(raw string) (sunkMail, error) {
-	m := sunkMail{raw: raw, attachments: map[string]string{}}
+func parseSunk(raw string) (SunkMail, error) {
+	m := SunkMail{Raw: raw, Attachments: map[string]string{}}
 	msg, err := mail.ReadMessage(strings.NewReader(raw))
 	if err != nil {
 		return m, err
 	}
-	m.header = msg.Header
-	if m.date, err = msg.Header.Date(); err != nil {
+	m.Header = msg.Header
+	if m.Date, err = msg.Header.Date(); err != nil {
 		return m, err
 	}
-	m.mailFrom = envelopeAddress(msg.Header.Get("X-Mail-Args"))
+	m.MailFrom = envelopeAddress(msg.Header.Get("X-Mail-Args"))
 	for _, r := range msg.Header["X-Rcpt-Args"] {
-		m.rcpts = append(m.rcpts, envelopeAddress(r))
+		m.Rcpts = append(m.Rcpts, envelopeAddress(r))
 	}
 	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
 	if err != nil {
@@ -188,16 +191,16 @@ func parseSunk(raw string) (sunkMail, error) {
 			return m, err
 		}
 		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
-			dec, err := decodeBase64(b)
+			dec, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
 			if err != nil {
 				return m, err
 			}
 			b = dec
 		}
 		if name := p.FileName(); name != "" {
-			m.attachments[name] = string(b)
+			m.Attachments[name] = string(b)
 		} else {
-			m.body = string(b)
+			m.Body = string(b)
 		}
 	}
 	return m, nil
