@@ -61,11 +61,13 @@ func (h *handler) newBatchPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &newBatchData{Form: newBatchForm{Encoding: "auto", Interval: "24h", ReportInterval: "24h"}, Endpoints: eps}
-	if len(eps) > 0 {
-		d.Form.Source = eps[0].Name
-	}
+	// The first endpoint that can only be a source, and the first that
+	// can be a target, are chosen.
 	for _, e := range eps {
-		if e.MailboxAccess != "" {
+		switch {
+		case e.MailboxAccess == "" && d.Form.Source == "":
+			d.Form.Source = e.Name
+		case e.MailboxAccess != "" && d.Form.Target == "":
 			d.Form.Target = e.Name
 		}
 	}

@@ -59,6 +59,13 @@ func newEnv(t *testing.T) *env {
 	return &env{srv: srv, ts: ts, c: c}
 }
 
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
 func (e *env) get(t *testing.T, path string) (int, string, http.Header) {
 	t.Helper()
 	res, err := e.c.Get(e.ts.URL + path)

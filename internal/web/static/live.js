@@ -43,26 +43,38 @@
       var data = new FormData(form);
       data.set("action", "check");
       btn.disabled = true;
-      fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Fragment": "check" } })
+      // (form.action would be the buttons named "action".)
+      fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", headers: { "X-Fragment": "check" } })
         .then(function (res) { return res.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var mine = document.getElementById("check-result"), theirs = doc.getElementById("check-result");
           if (mine && theirs) {
+            // The messages of the last try go; those of this one come.
+            document.querySelectorAll("main > .notice, main > .alert, #check-result > .notice, #check-result > .alert").forEach(function (e) { e.remove(); });
             mine.innerHTML = theirs.innerHTML;
-            var notice = doc.querySelector("main > .notice, main > .alert");
-            if (notice) {
-              var n = document.createElement("div");
-              n.innerHTML = notice.outerHTML;
-              mine.insertBefore(n.firstChild, mine.firstChild);
-            }
-            // Field messages are in the result list; the note about choosing
-            // the file again does not apply: it is still chosen.
+            doc.querySelectorAll("main > .notice, main > .alert").forEach(function (e) {
+              mine.insertBefore(document.importNode(e, true), mine.firstChild);
+            });
+            form.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+            doc.querySelectorAll("form[data-check] .field").forEach(function (f) {
+              var input = f.querySelector("[id]"), errs = f.querySelectorAll(".field-error");
+              var here = input && document.getElementById(input.id);
+              if (!here || !errs.length) return;
+              errs.forEach(function (e) { here.closest(".field").appendChild(document.importNode(e, true)); });
+            });
             var first = mine.querySelector("h2");
             if (first) { first.setAttribute("tabindex", "-1"); first.focus(); }
           }
         })
-        .catch(function () { form.submit(); })
+        .catch(function (e) {
+          // Without the page's help: send the form as a browser would.
+          window.__checkError = String(e);
+          var a = document.createElement("input");
+          a.type = "hidden"; a.name = "action"; a.value = "check";
+          form.appendChild(a);
+          form.submit();
+        })
         .then(function () { btn.disabled = false; });
     });
   }
