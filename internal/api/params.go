@@ -2,45 +2,16 @@ package api
 
 import (
 	"fmt"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// parseSpan reads a duration in a request: Go's form ("24h", "90m") or
-// Exchange's TimeSpan, as responses show one ("1.00:00:00", "02:30:00").
+// parseSpan reads a duration in a request (migration.ParseTimeSpan).
 func parseSpan(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if d, err := time.ParseDuration(s); err == nil {
-		return d, nil
-	}
-	bad := fmt.Errorf("not a duration: write e.g. 24h, 90m, or 1.00:00:00 (d.hh:mm:ss)")
-	rest, neg := strings.CutPrefix(s, "-")
-	var days int64
-	if d, hms, ok := strings.Cut(rest, "."); ok && strings.Count(hms, ":") == 2 {
-		n, err := strconv.ParseInt(d, 10, 32)
-		if err != nil || n < 0 {
-			return 0, bad
-		}
-		days, rest = n, hms
-	}
-	parts := strings.Split(rest, ":")
-	if len(parts) != 3 {
-		return 0, bad
-	}
-	var hms [3]int64
-	for i, p := range parts {
-		n, err := strconv.ParseInt(p, 10, 32)
-		if err != nil || n < 0 || len(p) > 2 || (i > 0 && n > 59) || (i == 0 && n > 23) {
-			return 0, bad
-		}
-		hms[i] = n
-	}
-	d := time.Duration(days)*24*time.Hour + time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second
-	if neg {
-		d = -d
-	}
-	return d, nil
+	d, err := migration.ParseTimeSpan(s)
+	return time.Duration(d), err
 }
 
 // parseDate reads 2006-01-02 (midnight UTC) or RFC 3339, as the CLI

@@ -2,8 +2,10 @@ package migration
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
@@ -140,4 +142,54 @@ func (s *Service) ReportUsers(ctx context.Context, batch string) ([]User, error)
 		return nil, s.notFound("batch", batch, err)
 	}
 	return s.Users(ctx, batch, "")
+}
+
+// maxTimeSpanDays keeps a parsed TimeSpan within time.Duration.
+const maxTimeSpanDays = 100_000
+
+// ParseTimeSpan reads a duration as TimeSpan shows one ("1.00:00:00",
+// "02:30:00", "-00:05:00") or in Go's form ("24h", "90m").
+func ParseTimeSpan(s string) (TimeSpan, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return TimeSpan(d), nil
+	}
+	bad := fmt.Errorf("not a duration: write e.g. 24h, 90m, or 1.00:00:00 (d.hh:mm:ss)")
+	rest, neg := strings.CutPrefix(s, "-")
+	var days int64
+	if d, hms, ok := strings.Cut(rest, "."); ok && strings.Count(hms, ":") == 2 {
+		n, err := strconv.ParseInt(d, 10, 32)
+		if err != nil || n < 0 || n > maxTimeSpanDays {
+			return 0, bad
+		}
+		days, rest = n, hms
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 {
+		return 0, bad
+	}
+	var hms [3]int64
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 32)
+		if err != nil || n < 0 || len(p) > 2 || (i > 0 && n > 59) || (i == 0 && n > 23) {
+			return 0, bad
+		}
+		hms[i] = n
+	}
+	d := time.Duration(days)*24*time.Hour + time.Duration(hms[0])*time.Hour + time.Duration(hms[1])*time.Minute + time.Duration(hms[2])*time.Second
+	if neg {
+		d = -d
+	}
+	return TimeSpan(d), nil
+}
+
+// UnmarshalText reads a TimeSpan as MarshalText writes it (or in Go's
+// form), so that a client reads back what it is shown.
+func (d *TimeSpan) UnmarshalText(b []byte) error {
+	v, err := ParseTimeSpan(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/testenv"
@@ -141,4 +142,59 @@ func TestReportUsers(t *testing.T) {
 	if _, err := e.svc.ReportUsers(ctx, "nope"); !errors.Is(err, migration.ErrNotFound) {
 		t.Errorf("unknown batch: %v", err)
 	}
+}
+
+func TestParseTimeSpan(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"00:00:00", 0, true},
+		{"00:08:20", 8*time.Minute + 20*time.Second, true},
+		{"1.02:03:04", 26*time.Hour + 3*time.Minute + 4*time.Second, true},
+		{"-00:05:00", -5 * time.Minute, true},
+		{" 24h ", 24 * time.Hour, true},
+		{"90m", 90 * time.Minute, true},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"24:00:00", 0, false},
+		{"00:60:00", 0, false},
+		{"1.2.00:00:00", 0, false},
+		{"x.00:00:00", 0, false},
+		{"00:00", 0, false},
+		{"000:00:00", 0, false},
+		{"999999999.00:00:00", 0, false},
+	} {
+		got, err := migration.ParseTimeSpan(c.in)
+		if (err == nil) != c.ok || (c.ok && time.Duration(got) != c.want) {
+			t.Errorf("ParseTimeSpan(%q) = %v, %v; want %v, ok %v", c.in, time.Duration(got), err, c.want, c.ok)
+		}
+	}
+	// What a TimeSpan shows reads back, in JSON too.
+	for _, d := range []time.Duration{0, time.Second, 59 * time.Minute, 24 * time.Hour, 1000*24*time.Hour + 5*time.Second, -time.Hour} {
+		var back migration.TimeSpan
+		if err := back.UnmarshalText([]byte(migration.TimeSpan(d).String())); err != nil || time.Duration(back) != d {
+			t.Errorf("%v: read back as %v, %v", d, time.Duration(back), err)
+		}
+	}
+}
+
+func FuzzParseTimeSpan(f *testing.F) {
+	for _, s := range []string{"1.02:03:04", "00:00:00", "-00:05:00", "24h", "99999.23:59:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := migration.ParseTimeSpan(s)
+		if err != nil {
+			return
+		}
+		// A span to the second shows and reads back as itself.
+		if time.Duration(d)%time.Second == 0 {
+			back, err := migration.ParseTimeSpan(d.String())
+			if err != nil || back != d {
+				t.Errorf("%q = %v shows as %q, read back as %v, %v", s, time.Duration(d), d.String(), time.Duration(back), err)
+			}
+		}
+	})
 }
