@@ -24,7 +24,7 @@ import (
 type smtpOptions struct {
 	host, security, user, passwordFile, from, caFile string
 	port                                             int
-	connectTimeout, sendTimeout                      time.Duration
+	connectTimeout, sendTimeout, interval            time.Duration
 }
 
 // smtpEnv names each flag's environment variable.
@@ -38,6 +38,7 @@ var smtpEnv = map[string]string{
 	"smtp-ca-file":         "IMAPMIGRATE_SMTP_CA_FILE",
 	"smtp-connect-timeout": "IMAPMIGRATE_SMTP_CONNECT_TIMEOUT",
 	"smtp-send-timeout":    "IMAPMIGRATE_SMTP_SEND_TIMEOUT",
+	"notify-interval":      "IMAPMIGRATE_NOTIFY_INTERVAL",
 }
 
 // smtpFields say which flag sets each field of notify.Config.Validate's
@@ -59,6 +60,7 @@ func (o *smtpOptions) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.caFile, "smtp-ca-file", "", "CA certificate (PEM) to trust for the SMTP server, besides the system's")
 	fs.DurationVar(&o.connectTimeout, "smtp-connect-timeout", notify.DefaultConnectTimeout, "time limit to connect and for each SMTP command")
 	fs.DurationVar(&o.sendTimeout, "smtp-send-timeout", notify.DefaultSendTimeout, "time limit for one whole e-mail")
+	fs.DurationVar(&o.interval, "notify-interval", notify.DefaultInterval, "how often batches are checked for report e-mails due, and failed ones retried")
 	setFieldFlags(cmd, smtpFields)
 }
 
@@ -110,7 +112,7 @@ func (o *smtpOptions) notifier(cmd *cobra.Command, a *app, owner string) (*notif
 	if err := cfg.Validate(); err != nil {
 		return nil, serviceError(err)
 	}
-	opts := notify.Options{Service: a.svc, Outbox: a.store, SMTP: cfg, Name: owner, Log: a.log, StartedBy: startedBy(a)}
+	opts := notify.Options{Service: a.svc, Outbox: a.store, SMTP: cfg, Name: owner, Log: a.log, StartedBy: startedBy(a), Interval: o.interval}
 	if m := a.Metrics; m != nil {
 		opts.OnSend = func(n *migration.Notification, err error) {
 			result := "sent"

@@ -114,6 +114,7 @@ type SunkMail struct {
 	MailFrom    string   // X-Mail-Args: the envelope's sender
 	Header      mail.Header
 	Date        time.Time
+	Received    time.Time         // the dump file's modification time
 	Body        string            // the text part, decoded
 	Attachments map[string]string // name → decoded content
 }
@@ -142,11 +143,20 @@ func (s *SMTPSink) Mails(t testing.TB, want int, timeout time.Duration) []SunkMa
 				complete = false // still being written
 				break
 			}
+			if fi, err := os.Stat(name); err == nil {
+				m.Received = fi.ModTime()
+			}
 			out = append(out, m)
 		}
 		if complete && len(out) >= want {
-			// In the order sent: by their Date (the tests' clock).
-			sort.SliceStable(out, func(i, j int) bool { return out[i].Date.Before(out[j].Date) })
+			// In the order sent: by their Date (a test's clock), then
+			// by when the dump file was last written.
+			sort.SliceStable(out, func(i, j int) bool {
+				if !out[i].Date.Equal(out[j].Date) {
+					return out[i].Date.Before(out[j].Date)
+				}
+				return out[i].Received.Before(out[j].Received)
+			})
 			return out
 		}
 		if time.Now().After(deadline) {
