@@ -160,20 +160,40 @@ func ValidatePassword(password string) error {
 	return nil
 }
 
-// AddAdmin creates a dashboard account. Its name is case-insensitive
-// (stored in lowercase).
-func (s *Service) AddAdmin(ctx context.Context, name, password string) (*Admin, error) {
-	s.init()
+// ValidateName checks an account's or a token's name (field names it in
+// the error): what AddAdmin and NewToken refuse, for a transport to check
+// before it opens anything.
+func ValidateName(field, name string) error {
+	if fix := validName(NormalizeName(name)); fix != "" {
+		return &migration.ValidationError{Field: field, Value: name, Fix: fix}
+	}
+	return nil
+}
+
+// ValidateAdmin checks a new account's name and password: every problem,
+// as migration.ValidationErrors (fields Name and Password), nil when
+// AddAdmin would take them (unless the name is taken).
+func ValidateAdmin(name, password string) error {
 	var probs migration.ValidationErrors
-	name = NormalizeName(name)
-	if fix := validName(name); fix != "" {
-		probs = append(probs, &migration.ValidationError{Field: "Name", Value: name, Fix: fix})
+	if err := ValidateName("Name", name); err != nil {
+		probs = append(probs, err.(*migration.ValidationError))
 	}
 	if err := ValidatePassword(password); err != nil {
 		probs = append(probs, err.(*migration.ValidationError))
 	}
 	if len(probs) > 0 {
-		return nil, probs
+		return probs
+	}
+	return nil
+}
+
+// AddAdmin creates a dashboard account. Its name is case-insensitive
+// (stored in lowercase).
+func (s *Service) AddAdmin(ctx context.Context, name, password string) (*Admin, error) {
+	s.init()
+	name = NormalizeName(name)
+	if err := ValidateAdmin(name, password); err != nil {
+		return nil, err
 	}
 	var hash string
 	if err := s.kdf(ctx, func() { hash = hashPassword(password, s.KDF) }); err != nil {
@@ -353,8 +373,8 @@ func (s *Service) NewToken(ctx context.Context, admin, name string) (string, *To
 	s.init()
 	var probs migration.ValidationErrors
 	name, admin = NormalizeName(name), NormalizeName(admin)
-	if fix := validName(name); fix != "" {
-		probs = append(probs, &migration.ValidationError{Field: "Name", Value: name, Fix: fix})
+	if err := ValidateName("Name", name); err != nil {
+		probs = append(probs, err.(*migration.ValidationError))
 	}
 	if admin == "" {
 		probs = append(probs, &migration.ValidationError{Field: "Admin", Fix: "is required: the account the token acts as"})
