@@ -22,7 +22,8 @@ func newBatchCommand(g *globalOptions) *cobra.Command {
 		Use:   "batch",
 		Short: "Manage migration batches: a migration file's users between two endpoints",
 	}
-	cmd.AddCommand(newBatchNewCommand(g), newBatchSetCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g))
+	cmd.AddCommand(newBatchNewCommand(g), newBatchSetCommand(g), newBatchGetCommand(g), newBatchReportCommand(g), newBatchRunCommand(g),
+		newBatchNotificationsCommand(g))
 	for _, v := range []struct {
 		verb, short string
 		// do returns the result ("started") and, for text, what it means.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -131,5 +132,25 @@ func TestServeSendsReportMails(t *testing.T) {
 	// Rounds go on: nothing more is sent.
 	if got := sink.Mails(t, 2, time.Second); len(got) != 2 {
 		t.Errorf("%d mails, want 2", len(got))
+	}
+	// The outbox, as an admin sees it.
+	var list []struct {
+		Kind, Status string
+		Attempts     int
+		Recipients   []string
+	}
+	if err := json.Unmarshal([]byte(step("batch", "notifications", "Mail", "-o", "json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Kind != "Completed" || list[1].Kind != "InitialSyncCompleted" {
+		t.Fatalf("batch notifications: %+v", list)
+	}
+	for _, n := range list {
+		if n.Status != "Sent" || n.Attempts != 1 || len(n.Recipients) != 2 {
+			t.Errorf("outbox row %+v", n)
+		}
+	}
+	if out := step("batch", "notifications"); !strings.Contains(out, "Mail   Completed") || !strings.Contains(out, "Sent") {
+		t.Errorf("batch notifications:\n%s", out)
 	}
 }
