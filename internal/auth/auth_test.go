@@ -1,8 +1,10 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -322,5 +324,34 @@ func TestAuditLogPages(t *testing.T) {
 	rest, err := s.AuditLog(ctx, 4, page[3].ID)
 	if err != nil || len(rest) != 3 || rest[0].ID >= page[3].ID {
 		t.Fatalf("second page: %+v %v", rest, err)
+	}
+}
+
+// No password, token or session id reaches the log, at any level.
+func TestNoSecretInLogs(t *testing.T) {
+	s, _, _ := newService(t)
+	var buf bytes.Buffer
+	s.Log = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug - 10}))
+	ctx := context.Background()
+	s.Login(ctx, "alice", "a wrong password!", "192.0.2.1")
+	s.Login(ctx, "nobody", "another wrong one", "192.0.2.1")
+	id, err := s.Login(ctx, "alice", alicePassword, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, _ := s.NewToken(ctx, "alice", "ci")
+	s.Authenticate(ctx, secret)
+	s.Session(ctx, id)
+	for range 6 {
+		s.Login(ctx, "alice", "a wrong password!", "192.0.2.1")
+	}
+	log := buf.String()
+	if !strings.Contains(log, "login failed") || !strings.Contains(log, "rate limited") {
+		t.Fatalf("the log lacks the failures:\n%s", log)
+	}
+	for _, sec := range []string{"a wrong password!", "another wrong one", alicePassword, secret, id} {
+		if strings.Contains(log, sec) {
+			t.Errorf("the log holds a secret %q:\n%s", sec, log)
+		}
 	}
 }
