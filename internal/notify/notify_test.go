@@ -216,6 +216,9 @@ func TestReportMailsArriveOnce(t *testing.T) {
 	if got, want := m.Header.Get("Subject"), "Migration batch B finished its initial sync: 2 of 3 synced, 1 failed, 1 item skipped"; got != want {
 		t.Errorf("Subject: %q, want %q", got, want)
 	}
+	if m.Header.Get("Auto-Submitted") != "auto-generated" {
+		t.Errorf("Auto-Submitted: %q", m.Header.Get("Auto-Submitted"))
+	}
 	if id := m.Header.Get("Message-Id"); !strings.HasPrefix(id, "<imapmigrate.B.InitialSyncCompleted.0.") || !strings.HasSuffix(id, "@example.com>") {
 		t.Errorf("Message-ID %q", id)
 	}

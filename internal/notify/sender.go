@@ -67,6 +67,9 @@ func message(m *Mail) (*gomail.Msg, error) {
 	}
 	msg.SetDateWithValue(m.Date)
 	msg.SetUserAgent("imapmigrate")
+	// An automatic mail (RFC 3834): no out-of-office replies to it.
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBulk()
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
 	for _, a := range m.Attachments {
 		ct := gomail.ContentType(a.ContentType)
