@@ -355,3 +355,11 @@ func TestNoSecretInLogs(t *testing.T) {
 		}
 	}
 }
+
+// A password longer than any account can have is refused like a wrong one.
+func TestLoginLongPassword(t *testing.T) {
+	s, _, _ := newService(t)
+	if _, err := s.Login(context.Background(), "alice", alicePassword+strings.Repeat("x", 2000), ""); !errors.Is(err, auth.ErrBadLogin) {
+		t.Fatalf("long password: %v", err)
+	}
+}

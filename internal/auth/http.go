@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +23,9 @@ const (
 	// the CSRF token of unsafe requests.
 	CSRFField  = "csrf_token"
 	CSRFHeader = "X-CSRF-Token"
+	// multipartMemory is how much of a multipart form is kept in memory
+	// (the rest goes to temporary files), as r.FormValue does.
+	multipartMemory = 32 << 20
 	// loginFormAge is how long a login page's form stays valid.
 	loginFormAge = time.Hour
 )
@@ -128,8 +132,8 @@ func serveAs(w http.ResponseWriter, r *http.Request, p Principal, csrf string, n
 // PUT, PATCH, DELETE) must carry the session's CSRF token in the form field
 // csrf_token or the header X-CSRF-Token, or gets 403. To read the field it
 // parses the form (a multipart form as r.FormValue does: 32 MB in memory,
-// the rest in temporary files), so the handler finds r.Form ready; set a
-// body limit (http.MaxBytesReader) before this middleware to bound it.
+// the rest in temporary files; at most MaxFormBytes, or 413), so the
+// handler finds r.Form and r.MultipartForm ready.
 func (s *Service) RequireSession(loginPath string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.init()
@@ -158,6 +162,19 @@ func (s *Service) RequireSession(loginPath string, next http.Handler) http.Handl
 		if !safe(r.Method) {
 			got := r.Header.Get(CSRFHeader)
 			if got == "" {
+				r.Body = http.MaxBytesReader(w, r.Body, s.MaxFormBytes)
+				// A body that is no form is not read (ParseForm reads only
+				// url-encoded bodies, ParseMultipartForm only multipart
+				// ones).
+				var mbe *http.MaxBytesError
+				err := r.ParseForm()
+				if err == nil {
+					err = r.ParseMultipartForm(multipartMemory)
+				}
+				if errors.As(err, &mbe) {
+					http.Error(w, fmt.Sprintf("the form is larger than %d MB", s.MaxFormBytes>>20), http.StatusRequestEntityTooLarge)
+					return
+				}
 				got = r.PostFormValue(CSRFField)
 			}
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(csrf)) != 1 {

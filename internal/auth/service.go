@@ -39,6 +39,9 @@ const (
 	// concurrentKDF bounds the argon2id runs at once (each takes the
 	// KDF's memory: 4 × 64 MiB by default).
 	concurrentKDF = 4
+	// DefaultMaxFormBytes is RequireSession's default bound of a form's
+	// body: a migration file of 100,000 users fits.
+	DefaultMaxFormBytes = 64 << 20
 )
 
 // Service is dashboard accounts, API tokens, sessions and the audit log.
@@ -57,6 +60,9 @@ type Service struct {
 	// They are counted in this process's memory: each serve process
 	// sharing a database counts its own, and a restart forgets them.
 	AccountLimit, AddressLimit Limit
+	// MaxFormBytes bounds the body RequireSession reads to find a form's
+	// CSRF token (zero: DefaultMaxFormBytes); a larger form gets 413.
+	MaxFormBytes int64
 
 	once    sync.Once
 	limits  *limiter
@@ -83,6 +89,9 @@ func (s *Service) init() {
 		}
 		if s.AddressLimit == (Limit{}) {
 			s.AddressLimit = DefaultAddressLimit
+		}
+		if s.MaxFormBytes == 0 {
+			s.MaxFormBytes = DefaultMaxFormBytes
 		}
 		if s.Log == nil {
 			s.Log = slog.New(slog.DiscardHandler)
@@ -274,8 +283,12 @@ func (s *Service) Login(ctx context.Context, name, password, remote string) (str
 		s.Log.Warn("login refused: rate limited", "account", name, "remote", remote, "until", until)
 		return "", &RateLimitError{Until: until, RetryAfter: until.Sub(now)}
 	}
+	tooLong := len(password) > maxPasswordLength
+	if tooLong { // no account has one; hashed cut, to take the same time
+		password = password[:maxPasswordLength]
+	}
 	a, hash, err := s.Store.AdminPassword(ctx, name)
-	known := err == nil
+	known := err == nil && !tooLong
 	if err != nil && !errors.Is(err, migration.ErrNotFound) {
 		return "", fmt.Errorf("login: %w", err)
 	}
