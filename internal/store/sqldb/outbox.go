@@ -59,7 +59,8 @@ func scanNotification(r scanner, withBody bool) (*migration.Notification, error)
 
 // EnqueueNotification writes n (its ID set) unless the outbox holds one of
 // its (Batch, Kind, Seq) already; created says whether it did. Two
-// processes that see the same event write one row.
+// processes that see the same event write one row. A new Report empties
+// the body and attachments of the batch's earlier Reports already sent.
 func (s *DB) EnqueueNotification(ctx context.Context, n *migration.Notification) (created bool, err error) {
 	stored := make([]storedAttachment, 0, len(n.Attachments))
 	for _, a := range n.Attachments {
@@ -79,14 +80,23 @@ func (s *DB) EnqueueNotification(ctx context.Context, n *migration.Notification)
 	if err != nil {
 		return false, err
 	}
-	defer rows.Close()
 	if rows.Next() {
 		if err := rows.Scan(&n.ID); err != nil {
+			rows.Close()
 			return false, err
 		}
 		created = true
 	}
-	return created, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil || !created || n.Kind != migration.NotifyReport {
+		return created, err
+	}
+	// A new report supersedes the batch's earlier ones: those sent keep
+	// their row (the history the dashboard shows), not their contents,
+	// so that a large batch's daily CSVs do not pile up.
+	_, err = s.db.ExecContext(ctx, `UPDATE notification SET body = '', attachments = '[]' WHERE batch = ? AND kind = ? AND seq < ?
+		AND sent_at IS NOT NULL AND body != ''`, n.Batch, n.Kind, n.Seq)
+	return created, err
 }
 
 // HasNotification says whether the outbox holds the notification (batch,

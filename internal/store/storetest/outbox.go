@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func init() {
 		{"OutboxEnqueueOnce", testOutboxEnqueueOnce},
 		{"OutboxLeaseAndOutcome", testOutboxLeaseAndOutcome},
 		{"OutboxSendOnceConcurrently", testOutboxSendOnceConcurrently},
+		{"OutboxReportsSuperseded", testOutboxReportsSuperseded},
 	}...)
 }
 
@@ -283,5 +285,54 @@ func testOutboxSendOnceConcurrently(t *testing.T, dsn string) {
 		if len(owners) != 1 {
 			t.Errorf("mail %d sent by %v", id, owners)
 		}
+	}
+}
+
+// A new report empties the contents (body, attachments) of the batch's
+// earlier reports already sent; their rows stay, and a report still
+// waiting keeps its contents.
+func testOutboxReportsSuperseded(t *testing.T, dsn string) {
+	ctx := context.Background()
+	s := openStore(t, dsn)
+	now := baseTime()
+	first := notification("A", migration.NotifyReport, 3600, now)
+	s.EnqueueNotification(ctx, first)
+	other := notification("Other", migration.NotifyReport, 3600, now)
+	s.EnqueueNotification(ctx, other)
+	initial := notification("A", migration.NotifyInitialSyncCompleted, 0, now)
+	s.EnqueueNotification(ctx, initial)
+	for range 3 {
+		n, err := s.LeaseNotification(ctx, "p", now, time.Minute)
+		if err != nil || n == nil {
+			t.Fatalf("lease: %v %v", n, err)
+		}
+		if err := s.NotificationSent(ctx, n.ID, "p", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting := notification("A", migration.NotifyReport, 7200, now)
+	s.EnqueueNotification(ctx, waiting)
+	if created, err := s.EnqueueNotification(ctx, notification("A", migration.NotifyReport, 10800, now)); !created || err != nil {
+		t.Fatalf("third report: %v %v", created, err)
+	}
+	r := rawDB(t, s)
+	contents := func(id int64) string {
+		t.Helper()
+		var c string
+		if err := r.db.SQL().QueryRowContext(ctx, r.query(`SELECT body || attachments FROM notification WHERE id = ?`), id).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := contents(first.ID); c != "[]" {
+		t.Errorf("the first report, sent, kept its contents: %.60q", c)
+	}
+	for what, id := range map[string]int64{"another batch's report": other.ID, "the initial sync's mail": initial.ID, "a report waiting": waiting.ID} {
+		if c := contents(id); !strings.HasPrefix(c, "Body of ") || !strings.Contains(c, "MigrationStatistics.csv") {
+			t.Errorf("%s lost its contents: %.60q", what, c)
+		}
+	}
+	if list, _ := s.Notifications(ctx, "A"); len(list) != 4 {
+		t.Errorf("%d rows of A, want 4", len(list))
 	}
 }
