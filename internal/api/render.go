@@ -215,13 +215,25 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64, opti
 		if typ.Field == "" {
 			return badRequest("malformed JSON: the body must be an object, not %s", typ.Value)
 		}
-		return badRequest("malformed JSON: property %s must be %s, not %s", typ.Field, jsonType(typ.Type.String()), typ.Value)
+		return badRequest("malformed JSON: property %s must be %s, not %s", property(typ.Field), jsonType(typ.Type.String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return badRequest("unknown property %s (see /api/v1/openapi.json)", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("malformed JSON: the body ends before the object does")
 	}
 	return badRequest("malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// property is a JSON path without the Go names of embedded structs
+// ("endpointSettings.Port" is Port): properties are capitalised.
+func property(path string) string {
+	var kept []string
+	for _, p := range strings.Split(path, ".") {
+		if p != "" && !(p[0] >= 'a' && p[0] <= 'z') {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 // jsonType names a Go type as JSON does.
