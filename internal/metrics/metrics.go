@@ -189,9 +189,10 @@ func interruption(err error) bool {
 		errors.Is(err, migration.ErrStopped) || errors.Is(err, migration.ErrRemoved)
 }
 
-// NotificationSent counts a report e-mail: kind is what it reports (e.g.
-// "initial_sync", "completed", "report"), result how the send went
-// ("sent", "failed"). Both must come from a small fixed set.
+// NotificationSent counts a send of a report e-mail: kind is what it
+// reports (migration.NotificationKind: InitialSyncCompleted, Completed,
+// Report), result how the send went ("sent", "failed"). Both must come
+// from a small fixed set.
 func (m *Metrics) NotificationSent(kind, result string) {
 	if m == nil {
 		return
