@@ -67,8 +67,21 @@ type BatchView struct {
 	NextSync time.Time `json:"NextSyncTime,omitzero"`
 }
 
+// UserPager is a store that reads one page of a batch's users, and when
+// its next work is due, without reading every user; BatchView uses it
+// when the store has it (package sqldb does).
+type UserPager interface {
+	// UsersPage returns the users of batch with status ("" any), ordered
+	// as Users orders them, from offset, at most limit.
+	UsersPage(ctx context.Context, batch string, status UserStatus, offset, limit int) ([]User, error)
+	// NextDue is the earliest time work is due for a user of batch; zero
+	// when none is.
+	NextDue(ctx context.Context, batch string) (time.Time, error)
+}
+
 // BatchView returns a batch with a page of its users, as BatchUsers
-// pages them, reading its users once.
+// pages them: from the store's UserPager when it has one (a page of a
+// 20,000-user batch reads 100 users), else from every user read once.
 func (s *Service) BatchView(ctx context.Context, name string, status UserStatus, offset, limit int) (*BatchView, error) {
 	b, err := s.Batch(ctx, name)
 	if err != nil {
@@ -78,23 +91,37 @@ func (s *Service) BatchView(ctx context.Context, name string, status UserStatus,
 		limit = MaxPageSize
 	}
 	offset = max(offset, 0)
-	all, err := s.Store.Users(ctx, name, "")
-	if err != nil {
-		return nil, err
-	}
 	v := &BatchView{Batch: b, Page: &UsersPage{Offset: offset, Limit: limit}}
-	matching := all[:0]
-	for _, u := range all {
-		if !u.NextSync.IsZero() && (v.NextSync.IsZero() || u.NextSync.Before(v.NextSync)) {
-			v.NextSync = u.NextSync
+	if pager, ok := s.Store.(UserPager); ok {
+		// The total comes from the batch's counts, read with it.
+		v.Page.Total = b.Users
+		if status != "" {
+			v.Page.Total = b.Counts[status]
 		}
-		if status == "" || u.Status == status {
-			matching = append(matching, u)
+		if v.Page.Users, err = pager.UsersPage(ctx, name, status, offset, limit); err != nil {
+			return nil, err
 		}
-	}
-	v.Page.Total = len(matching)
-	if offset < len(matching) {
-		v.Page.Users = matching[offset:min(offset+limit, len(matching))]
+		if v.NextSync, err = pager.NextDue(ctx, name); err != nil {
+			return nil, err
+		}
+	} else {
+		all, err := s.Store.Users(ctx, name, "")
+		if err != nil {
+			return nil, err
+		}
+		matching := all[:0]
+		for _, u := range all {
+			if !u.NextSync.IsZero() && (v.NextSync.IsZero() || u.NextSync.Before(v.NextSync)) {
+				v.NextSync = u.NextSync
+			}
+			if status == "" || u.Status == status {
+				matching = append(matching, u)
+			}
+		}
+		v.Page.Total = len(matching)
+		if offset < len(matching) {
+			v.Page.Users = matching[offset:min(offset+limit, len(matching))]
+		}
 	}
 	now := s.now()
 	for i := range v.Page.Users {

@@ -102,28 +102,48 @@ func TestTestEndpointRefusals(t *testing.T) {
 	}
 }
 
+// onlyStore hides the store's UserPager: BatchView reads every user.
+type onlyStore struct{ migration.Store }
+
 func TestBatchView(t *testing.T) {
 	e := newSealEnv(t)
+	if _, ok := e.svc.Store.(migration.UserPager); !ok {
+		t.Fatal("the SQL store is no UserPager")
+	}
+	t.Run("pager", func(t *testing.T) { testBatchView(t, e, e.svc) })
+	t.Run("every user", func(t *testing.T) {
+		svc := *e.svc
+		svc.Store = onlyStore{e.svc.Store}
+		testBatchView(t, e, &svc)
+	})
+}
+
+func testBatchView(t *testing.T, e *sealEnv, svc *migration.Service) {
 	ctx := context.Background()
-	v, err := e.svc.BatchView(ctx, "b1", "", 1, 1)
+	v, err := svc.BatchView(ctx, "b1", "", 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Name != "b1" || v.Users != 2 || v.Page.Total != 2 || len(v.Page.Users) != 1 || v.Page.Users[0].EmailAddress != "b@x.example" || !v.NextSync.IsZero() {
-		t.Errorf("a created batch, page 2 of 1 user: %+v %+v", v.Batch, v.Page)
+	if v.Name != "b1" || v.Users != 2 || v.Page.Total != 2 || len(v.Page.Users) != 1 || v.Page.Users[0].EmailAddress != "b@x.example" {
+		t.Errorf("page 2 of 1 user: %+v %+v", v.Batch, v.Page)
 	}
-	if err := e.svc.StartBatch(ctx, "b1"); err != nil {
-		t.Fatal(err)
+	if v, err := svc.BatchView(ctx, "b1", "", 2, 1); err != nil || v.Page.Total != 2 || len(v.Page.Users) != 0 {
+		t.Errorf("past the last page: %+v %v", v, err)
 	}
-	e.fail(t, "b1")
-	v, err = e.svc.BatchView(ctx, "b1", migration.UserFailed, 0, 10)
+	if b, _ := svc.Batch(ctx, "b1"); b.Intent == migration.IntentCreated {
+		if err := svc.StartBatch(ctx, "b1"); err != nil {
+			t.Fatal(err)
+		}
+		e.fail(t, "b1")
+	}
+	v, err = svc.BatchView(ctx, "b1", migration.UserFailed, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Page.Total != 1 || v.Page.Users[0].Status != migration.UserFailed || v.Counts[migration.UserQueued] != 1 || v.NextSync.IsZero() {
 		t.Errorf("failed users of a started batch: %+v, counts %v, next %v", v.Page, v.Counts, v.NextSync)
 	}
-	if _, err := e.svc.BatchView(ctx, "nosuch", "", 0, 10); err == nil {
+	if _, err := svc.BatchView(ctx, "nosuch", "", 0, 10); err == nil {
 		t.Error("no such batch: no error")
 	}
 }
