@@ -110,7 +110,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptestServer(t, h)
+	ts := httptestServer(t, srv.Auth.AuditChanges(h)) // as serve mounts it
 
 	b := newBrowser(t, ts)
 	dir := t.TempDir()
@@ -221,6 +221,9 @@ func TestBrowser(t *testing.T) {
 	b.shot("endpoint-test")
 	b.do(chromedp.Navigate(b.base + "/audit"))
 	b.do(chromedp.WaitVisible(chromedp.CSS("main table")))
+	if got := b.text("main table"); !strings.Contains(got, "batch start\tPilot") || !strings.Contains(got, "batch remove\tPilot") {
+		t.Errorf("the audit log:\n%s", got)
+	}
 	b.shot("audit")
 
 	// Readable on a phone.

@@ -97,7 +97,7 @@ func (h *handler) routes() http.Handler {
 	m.HandleFunc("GET /endpoints/new", h.newEndpointPage)
 	m.HandleFunc("POST /endpoints/new", h.newEndpoint)
 	m.HandleFunc("GET /endpoints/{name}", h.editEndpointPage)
-	m.HandleFunc("POST /endpoints/{name}", h.editEndpoint)
+	m.HandleFunc("POST /endpoints/{name}/edit", h.editEndpoint)
 	m.HandleFunc("POST /endpoints/{name}/test", h.testEndpoint)
 
 	m.HandleFunc("GET /audit", h.auditPage)

@@ -38,7 +38,7 @@ type env struct {
 	csrf string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	t.Setenv(secret.EnvKey, "")
 	ctx := context.Background()
@@ -52,21 +52,21 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
+	ts := httptest.NewServer(srv.Auth.AuditChanges(h)) // as serve mounts it
 	t.Cleanup(ts.Close)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &env{srv: srv, ts: ts, c: c}
 }
 
-func httptestServer(t *testing.T, h http.Handler) string {
+func httptestServer(t testing.TB, h http.Handler) string {
 	t.Helper()
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts.URL
 }
 
-func (e *env) get(t *testing.T, path string) (int, string, http.Header) {
+func (e *env) get(t testing.TB, path string) (int, string, http.Header) {
 	t.Helper()
 	res, err := e.c.Get(e.ts.URL + path)
 	if err != nil {
@@ -77,7 +77,7 @@ func (e *env) get(t *testing.T, path string) (int, string, http.Header) {
 	return res.StatusCode, string(b), res.Header
 }
 
-func (e *env) post(t *testing.T, path string, form url.Values) (int, string, http.Header) {
+func (e *env) post(t testing.TB, path string, form url.Values) (int, string, http.Header) {
 	t.Helper()
 	res, err := e.c.PostForm(e.ts.URL+path, form)
 	if err != nil {
@@ -90,7 +90,7 @@ func (e *env) post(t *testing.T, path string, form url.Values) (int, string, htt
 
 var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(body)
 	if m == nil {
@@ -100,7 +100,7 @@ func csrfOf(t *testing.T, body string) string {
 }
 
 // login logs in as the admin and keeps the session's CSRF token.
-func (e *env) login(t *testing.T) {
+func (e *env) login(t testing.TB) {
 	t.Helper()
 	if _, err := e.srv.Auth.AddAdmin(context.Background(), adminName, adminPassword); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func (e *env) login(t *testing.T) {
 	e.csrf = csrfOf(t, body)
 }
 
-func (e *env) endpoints(t *testing.T) {
+func (e *env) endpoints(t testing.TB) {
 	t.Helper()
 	for _, p := range []migration.EndpointParams{
 		{Endpoint: migration.Endpoint{Name: "old", Server: "imap.old.example", Security: imapconn.SecuritySSL}},
@@ -129,7 +129,7 @@ func (e *env) endpoints(t *testing.T) {
 }
 
 // upload posts the new batch form with a migration file.
-func (e *env) upload(t *testing.T, action, name, csv string, extra map[string]string) (int, string, http.Header) {
+func (e *env) upload(t testing.TB, action, name, csv string, extra map[string]string) (int, string, http.Header) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -173,7 +173,7 @@ func TestEveryPageNeedsASession(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/batches/B/start", "/batches/B/stop", "/batches/B/complete", "/batches/B/remove", "/batches/new",
-		"/endpoints/new", "/endpoints/old", "/endpoints/old/test", "/logout"} {
+		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/logout"} {
 		if code, _, _ := e.post(t, p, url.Values{}); code != http.StatusUnauthorized {
 			t.Errorf("POST %s: %d", p, code)
 		}
@@ -326,7 +326,7 @@ func TestEndpointAndAuditPages(t *testing.T) {
 	if code, body, _ := e.get(t, "/endpoints"); code != http.StatusOK || !strings.Contains(body, "127.0.0.1:1") {
 		t.Errorf("the endpoints page: %d", code)
 	}
-	code, _, _ = e.post(t, "/endpoints/src", url.Values{"csrf_token": {e.csrf}, "server": {"127.0.0.1"}, "security": {"none"}, "port": {"2"}})
+	code, _, _ = e.post(t, "/endpoints/src/edit", url.Values{"csrf_token": {e.csrf}, "server": {"127.0.0.1"}, "security": {"none"}, "port": {"2"}})
 	if code != http.StatusSeeOther {
 		t.Errorf("edit: %d", code)
 	}
@@ -338,7 +338,13 @@ func TestEndpointAndAuditPages(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "FAILED") || !strings.Contains(body, "connect") {
 		t.Errorf("a test of a closed port: %d\n%s", code, body)
 	}
-	if code, _, _ := e.get(t, "/audit"); code != http.StatusOK {
+	code, body, _ = e.get(t, "/audit")
+	for _, want := range []string{"endpoint new", "endpoint edit", "<td>src</td>", "<td>" + adminName + "</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the audit page lacks %q", want)
+		}
+	}
+	if code != http.StatusOK {
 		t.Errorf("the audit page: %d", code)
 	}
 }
