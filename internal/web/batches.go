@@ -18,7 +18,9 @@ func (h *handler) batchesPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "batches", h.newPage(r, "Batches", "batches", bs))
+	p := h.newPage(r, "Batches", "batches", bs)
+	p.NoWorker = h.svc.NoWorker(r.Context())
+	h.render(w, r, http.StatusOK, "batches", p)
 }
 
 // batchesRows is the live part of the batches page.
@@ -37,6 +39,8 @@ type batchData struct {
 	Status     migration.UserStatus // the filter; "" is every status
 	Prev, Next string               // links to the pages around this one
 	LiveURL    string
+	// Mails are the batch's report e-mails (its page only).
+	Mails []migration.Notification
 }
 
 // batchView reads the batch, its users filtered and paged as the query
@@ -87,7 +91,13 @@ func (h *handler) batchPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "batch", h.newPage(r, "Batch "+d.View.Name, "batches", d))
+	if d.Mails, err = h.svc.Notifications(r.Context(), d.View.Name); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := h.newPage(r, "Batch "+d.View.Name, "batches", d)
+	p.NoWorker = h.svc.NoWorker(r.Context())
+	h.render(w, r, http.StatusOK, "batch", p)
 }
 
 // batchLive is the live part of a batch's page: its figures and the page

@@ -129,6 +129,7 @@ var funcs = template.FuncMap{
 	"actions":    func(csrf, name string) map[string]string { return map[string]string{"CSRF": csrf, "Name": name} },
 	"encodings":  func() []string { return encodings },
 	"fieldLabel": fieldLabel,
+	"mailCl":     mailClass,
 	"deref":      func(p *migration.PassProgress) migration.PassProgress { return *p },
 }
 
@@ -207,4 +208,19 @@ func fieldLabel(field string) string {
 		return l
 	}
 	return field
+}
+
+// mailClass is the badge class of a report e-mail's status.
+func mailClass(s migration.NotificationStatus) string {
+	switch s {
+	case migration.NotificationSent:
+		return "ok"
+	case migration.NotificationFailed:
+		return "bad"
+	case migration.NotificationRetrying:
+		return "warn"
+	case migration.NotificationSending:
+		return "busy"
+	}
+	return "idle"
 }

@@ -138,6 +138,8 @@ type page struct {
 	Refresh int // milliseconds between refreshes of the live parts
 	Notice  string
 	Error   string
+	// NoWorker: no serve or worker process is live, so nothing syncs.
+	NoWorker bool
 	// Problems are the bad settings of a form, by field.
 	Problems map[string][]*migration.ValidationError
 	// General are the problems that are not about one field.

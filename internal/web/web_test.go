@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
@@ -287,11 +288,30 @@ func TestBatchActionsAndRemoval(t *testing.T) {
 	if code, body, _ := e.get(t, "/batches/B/live?status=Queued"); code != http.StatusOK || !strings.Contains(body, "a@new.example") || strings.Contains(body, "<html") {
 		t.Errorf("the live fragment: %d\n%s", code, body)
 	}
+	if _, body, _ := e.get(t, "/batches/B"); !strings.Contains(body, "No worker is running") {
+		t.Error("the batch page does not say that no worker runs")
+	}
 	if code, body, _ := e.get(t, "/batches/rows"); code != http.StatusOK || !strings.Contains(body, `href="/batches/B"`) {
 		t.Errorf("the rows fragment: %d", code)
 	}
 	if code, _, _ := e.get(t, "/batches/B?status=Bogus"); code != http.StatusUnprocessableEntity {
 		t.Errorf("an unknown status filter: %d", code)
+	}
+	// A report e-mail that failed is shown with its error.
+	now := time.Now()
+	if _, err := e.srv.Store.EnqueueNotification(ctx, &migration.Notification{Batch: "B", Kind: migration.NotifyReport, Seq: 1,
+		Recipients: []string{"ops@new.example"}, Subject: "Batch B: report", Body: "…", CreatedAt: now, Due: now}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.srv.Store.LeaseNotification(ctx, "test", now, time.Minute)
+	if err != nil || n == nil {
+		t.Fatalf("lease the mail: %v %v", n, err)
+	}
+	if err := e.srv.Store.NotificationFailed(ctx, n.ID, "test", "550 mailbox unavailable", now.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, body, _ := e.get(t, "/batches/B"); !strings.Contains(body, "Batch B: report") || !strings.Contains(body, "Retrying") || !strings.Contains(body, "550 mailbox unavailable") {
+		t.Errorf("the batch page does not show the failed report e-mail")
 	}
 	code, body, _ := e.get(t, "/batches/B/remove")
 	if code != http.StatusOK || !strings.Contains(body, "<strong>1</strong> migration user") || !strings.Contains(body, "Remove batch B") {
