@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
@@ -14,10 +15,32 @@ type userData struct {
 }
 
 func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
+	h.showUser(w, r, http.StatusOK, nil)
+}
+
+// showUser renders a user's page, with the problems of its password form.
+func (h *handler) showUser(w http.ResponseWriter, r *http.Request, status int, formErr error) {
 	st, err := h.svc.UserStatistics(r.Context(), r.PathValue("email"), true, true)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "user", h.newPage(r, st.EmailAddress, "batches", &userData{UserStats: st, FolderList: st.Folders}))
+	p := h.newPage(r, st.EmailAddress, "batches", &userData{UserStats: st, FolderList: st.Folders})
+	if formErr != nil && !p.problems(formErr) {
+		h.fail(w, r, formErr)
+		return
+	}
+	h.render(w, r, status, "user", p)
+}
+
+// setUserPassword stores a user's new passwords (a source password
+// changed, a failed login): a failed user is retried at once.
+func (h *handler) setUserPassword(w http.ResponseWriter, r *http.Request) {
+	email := r.PathValue("email")
+	_, err := h.svc.SetUser(r.Context(), email, migration.UserSecrets{Password: r.PostFormValue("password"), TargetPassword: r.PostFormValue("target_password")})
+	if err != nil {
+		h.showUser(w, r, http.StatusUnprocessableEntity, err)
+		return
+	}
+	seeOther(w, r, "/users/"+url.PathEscape(email)+"?done=password")
 }

@@ -92,6 +92,7 @@ func (h *handler) routes() http.Handler {
 	m.HandleFunc("POST /batches/{name}/remove", h.removeBatch)
 
 	m.HandleFunc("GET /users/{email}", h.userPage)
+	m.HandleFunc("POST /users/{email}/password", h.setUserPassword)
 
 	m.HandleFunc("GET /endpoints", h.endpointsPage)
 	m.HandleFunc("GET /endpoints/new", h.newEndpointPage)
@@ -168,6 +169,7 @@ var notices = map[string]string{
 	"removing":  "The batch is being removed: a worker is still stopping one of its users.",
 	"created":   "The batch is created.",
 	"saved":     "Saved.",
+	"password":  "The new password is stored (sealed); a failed user is retried at once.",
 }
 
 // fail renders err: a validation problem on the page it came from (422),

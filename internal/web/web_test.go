@@ -174,7 +174,7 @@ func TestEveryPageNeedsASession(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/batches/B/start", "/batches/B/stop", "/batches/B/complete", "/batches/B/remove", "/batches/new",
-		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/logout"} {
+		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/users/a@x.example/password", "/logout"} {
 		if code, _, _ := e.post(t, p, url.Values{}); code != http.StatusUnauthorized {
 			t.Errorf("POST %s: %d", p, code)
 		}
@@ -312,6 +312,19 @@ func TestBatchActionsAndRemoval(t *testing.T) {
 	}
 	if _, body, _ := e.get(t, "/batches/B"); !strings.Contains(body, "Batch B: report") || !strings.Contains(body, "Retrying") || !strings.Contains(body, "550 mailbox unavailable") {
 		t.Errorf("the batch page does not show the failed report e-mail")
+	}
+	// A user's page, and its new password.
+	if code, body, _ := e.get(t, "/users/a@new.example"); code != http.StatusOK || !strings.Contains(body, "No folder synced yet") {
+		t.Errorf("the user's page: %d", code)
+	}
+	if code, body, _ := e.post(t, "/users/a@new.example/password", url.Values{"csrf_token": {e.csrf}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "give the new password") {
+		t.Errorf("no password: %d", code)
+	}
+	if code, _, hd := e.post(t, "/users/a@new.example/password", url.Values{"csrf_token": {e.csrf}, "password": {"New-Pw-1"}}); code != http.StatusSeeOther || hd.Get("Location") != "/users/a@new.example?done=password" {
+		t.Errorf("a new password: %d %q", code, hd.Get("Location"))
+	}
+	if code, _, _ := e.get(t, "/users/nobody@new.example"); code != http.StatusNotFound {
+		t.Errorf("no such user: %d", code)
 	}
 	code, body, _ := e.get(t, "/batches/B/remove")
 	if code != http.StatusOK || !strings.Contains(body, "<strong>1</strong> migration user") || !strings.Contains(body, "Remove batch B") {
