@@ -230,8 +230,24 @@ func (s *DB) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		// Every version not applied yet, not only those above the
+		// highest: migrations written side by side may land out of
+		// order.
+		applied := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, name := range names {
@@ -241,7 +257,7 @@ func (s *DB) migrate(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("migration %s: name must start with a number", base)
 			}
-			if version <= current {
+			if applied[version] {
 				continue
 			}
 			body, err := fs.ReadFile(s.d.Migrations, name)
