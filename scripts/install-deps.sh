@@ -9,8 +9,9 @@
 # only the libraries they link are installed as packages. internal/testenv
 # runs them from there with private configurations.
 #
-# Chromium (browser tests) and Postfix (its smtp-sink, for the report
-# e-mail tests) are Debian packages.
+# Chromium (browser tests), Postfix (its smtp-sink, for the report e-mail
+# tests) and Dovecot's submission service (SMTP AUTH and TLS in front of
+# smtp-sink) are Debian packages.
 #
 # PostgreSQL is Debian's postgresql package. Its server binaries are not on
 # PATH: they are in /usr/lib/postgresql/<major>/bin, where internal/testenv
@@ -52,6 +53,7 @@ ls /usr/lib/*/sasl2/libsasldb.so.2 >/dev/null 2>&1 || need+=(libsasl2-modules-db
 ls /usr/lib/*/sasl2/libplain.so.2  >/dev/null 2>&1 || need+=(libsasl2-modules)    # SASL PLAIN and LOGIN
 command -v chromium    >/dev/null 2>&1 || need+=(chromium fonts-liberation) # the dashboard's browser tests (chromedp)
 [ -x /usr/sbin/smtp-sink ]             || need+=(postfix)          # smtp-sink: the SMTP server of the report e-mail tests
+[ -x /usr/lib/dovecot/submission ]     || need+=(dovecot-submissiond) # SMTP AUTH and TLS in the report e-mail tests
 
 # extracted packages, per server
 cyrus_pkgs=(cyrus-imapd cyrus-common)
