@@ -164,3 +164,22 @@ func (h *handler) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	d.TestMailbox, d.Report = mailbox, rep
 	h.render(w, r, http.StatusOK, "endpoint_test", h.newPage(r, "Test of endpoint "+name, "endpoints", d))
 }
+
+// removeEndpointPage asks to confirm.
+func (h *handler) removeEndpointPage(w http.ResponseWriter, r *http.Request) {
+	eps, err := h.svc.Endpoints(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "remove_endpoint", h.newPage(r, "Remove endpoint "+eps[0].Name, "endpoints", &eps[0]))
+}
+
+// removeEndpoint deletes an endpoint that no batch uses.
+func (h *handler) removeEndpoint(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.RemoveEndpoint(r.Context(), r.PathValue("name")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	seeOther(w, r, "/endpoints?done=endpoint")
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +22,7 @@ var files embed.FS
 var viewNames = []string{
 	"login", "no_admin", "error",
 	"batches", "batch", "remove_batch", "new_batch", "user",
-	"endpoints", "endpoint", "endpoint_test",
+	"endpoints", "endpoint", "endpoint_test", "remove_endpoint",
 	"audit",
 }
 
@@ -111,18 +110,14 @@ func staticHandler() http.Handler {
 
 var funcs = template.FuncMap{
 	"when":       when,
-	"ago":        ago,
 	"span":       func(d migration.TimeSpan) string { return d.String() },
 	"dur":        func(d time.Duration) string { return migration.TimeSpan(d).String() },
 	"bytes":      humanBytes,
 	"rate":       func(r float64) string { return fmt.Sprintf("%.1f/s", r) },
 	"statusCl":   statusClass,
 	"pathEsc":    url.PathEscape,
-	"queryEsc":   url.QueryEscape,
 	"join":       strings.Join,
 	"add":        func(a, b int) int { return a + b },
-	"sub":        func(a, b int) int { return a - b },
-	"pct":        func(done, total int) int { return pct(done, total) },
 	"statuses":   func() []migration.UserStatus { return migration.UserStatuses },
 	"count":      func(m map[migration.UserStatus]int, s migration.UserStatus) int { return m[s] },
 	"plural":     plural,
@@ -130,7 +125,6 @@ var funcs = template.FuncMap{
 	"encodings":  func() []string { return encodings },
 	"fieldLabel": fieldLabel,
 	"mailCl":     mailClass,
-	"deref":      func(p *migration.PassProgress) migration.PassProgress { return *p },
 }
 
 // when is a time as the dashboard shows it, in UTC; "—" when unset.
@@ -139,18 +133,6 @@ func when(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-// ago is a short "time since" (for tooltips and tables); "—" when unset.
-func ago(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	d := time.Since(t).Round(time.Second)
-	if d < 0 {
-		return "in " + migration.TimeSpan(-d).String()
-	}
-	return migration.TimeSpan(d).String() + " ago"
 }
 
 func humanBytes(n int64) string {
@@ -164,16 +146,6 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
-func pct(done, total int) int {
-	if total <= 0 || done <= 0 {
-		return 0
-	}
-	if done >= total {
-		return 100
-	}
-	return int(math.Min(99, float64(done)*100/float64(total)))
 }
 
 // statusClass is the CSS class of a status badge: the colour says good,

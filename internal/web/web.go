@@ -100,6 +100,8 @@ func (h *handler) routes() http.Handler {
 	m.HandleFunc("GET /endpoints/{name}", h.editEndpointPage)
 	m.HandleFunc("POST /endpoints/{name}/edit", h.editEndpoint)
 	m.HandleFunc("POST /endpoints/{name}/test", h.testEndpoint)
+	m.HandleFunc("GET /endpoints/{name}/remove", h.removeEndpointPage)
+	m.HandleFunc("POST /endpoints/{name}/remove", h.removeEndpoint)
 
 	m.HandleFunc("GET /audit", h.auditPage)
 
@@ -137,6 +139,7 @@ type page struct {
 	Admin   string // who is logged in
 	CSRF    string
 	Refresh int // milliseconds between refreshes of the live parts
+	Now     time.Time
 	Notice  string
 	Error   string
 	// NoWorker: no serve or worker process is live, so nothing syncs.
@@ -151,7 +154,7 @@ type page struct {
 }
 
 func (h *handler) newPage(r *http.Request, title, nav string, data any) *page {
-	p := &page{Title: title, Nav: nav, CSRF: h.csrf(r.Context()), Refresh: int(h.refresh / time.Millisecond), Data: data}
+	p := &page{Title: title, Nav: nav, CSRF: h.csrf(r.Context()), Refresh: int(h.refresh / time.Millisecond), Now: h.now(), Data: data}
 	if pr, ok := auth.From(r.Context()); ok {
 		p.Admin = pr.Name
 	}
@@ -169,6 +172,7 @@ var notices = map[string]string{
 	"removing":  "The batch is being removed: a worker is still stopping one of its users.",
 	"created":   "The batch is created.",
 	"saved":     "Saved.",
+	"endpoint":  "The endpoint is removed.",
 	"password":  "The new password is stored (sealed); a failed user is retried at once.",
 }
 

@@ -168,13 +168,13 @@ func TestNoAdminSaysHowToCreateOne(t *testing.T) {
 func TestEveryPageNeedsASession(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"/", "/batches", "/batches/rows", "/batches/new", "/batches/B", "/batches/B/live", "/batches/B/remove",
-		"/users/a@x.example", "/endpoints", "/endpoints/new", "/endpoints/old", "/audit"} {
+		"/users/a@x.example", "/endpoints", "/endpoints/new", "/endpoints/old", "/endpoints/old/remove", "/audit"} {
 		if code, _, hd := e.get(t, p); code != http.StatusSeeOther || !strings.HasPrefix(hd.Get("Location"), "/login?next=") {
 			t.Errorf("GET %s: %d to %q", p, code, hd.Get("Location"))
 		}
 	}
 	for _, p := range []string{"/batches/B/start", "/batches/B/stop", "/batches/B/complete", "/batches/B/remove", "/batches/new",
-		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/users/a@x.example/password", "/logout"} {
+		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/endpoints/old/remove", "/users/a@x.example/password", "/logout"} {
 		if code, _, _ := e.post(t, p, url.Values{}); code != http.StatusUnauthorized {
 			t.Errorf("POST %s: %d", p, code)
 		}
@@ -370,6 +370,24 @@ func TestEndpointAndAuditPages(t *testing.T) {
 	code, body, _ = e.post(t, "/endpoints/src/test", url.Values{"csrf_token": {e.csrf}})
 	if code != http.StatusOK || !strings.Contains(body, "FAILED") || !strings.Contains(body, "connect") {
 		t.Errorf("a test of a closed port: %d\n%s", code, body)
+	}
+	// Removal: confirmed, refused while a batch uses the endpoint.
+	if code, body, _ := e.get(t, "/endpoints/src/remove"); code != http.StatusOK || !strings.Contains(body, "Remove endpoint src") {
+		t.Errorf("the confirmation page: %d", code)
+	}
+	e.endpoints(t)
+	if _, _, err := e.srv.Service.NewBatch(context.Background(), migration.BatchParams{Name: "B", Source: "old", Target: "new",
+		CSV: strings.NewReader("EmailAddress,UserName,Password\r\na@new.example,a,pw\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := e.post(t, "/endpoints/old/remove", url.Values{"csrf_token": {e.csrf}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "remove the batch first") {
+		t.Errorf("remove an endpoint in use: %d", code)
+	}
+	if code, _, hd := e.post(t, "/endpoints/src/remove", url.Values{"csrf_token": {e.csrf}}); code != http.StatusSeeOther || hd.Get("Location") != "/endpoints?done=endpoint" {
+		t.Errorf("remove: %d %q", code, hd.Get("Location"))
+	}
+	if code, _, _ := e.get(t, "/endpoints/src"); code != http.StatusNotFound {
+		t.Errorf("a removed endpoint: %d", code)
 	}
 	code, body, _ = e.get(t, "/audit")
 	for _, want := range []string{"endpoint new", "endpoint edit", "<td>src</td>", "<td>" + adminName + "</td>"} {
