@@ -221,7 +221,8 @@ func TestBrowser(t *testing.T) {
 	b.shot("endpoint-test")
 	b.do(chromedp.Navigate(b.base + "/audit"))
 	b.do(chromedp.WaitVisible(chromedp.CSS("main table")))
-	if got := b.text("main table"); !strings.Contains(got, "batch start\tPilot") || !strings.Contains(got, "batch remove\tPilot") {
+	if got := b.text("main table"); !strings.Contains(got, "batch start\tPilot") || !strings.Contains(got, "batch remove\tPilot") ||
+		!strings.Contains(got, "batch check") || strings.Count(got, "batch new") != 1 {
 		t.Errorf("the audit log:\n%s", got)
 	}
 	b.shot("audit")

@@ -74,8 +74,8 @@ func (h *handler) newBatchPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "new_batch", h.newPage(r, "New batch", "new", d))
 }
 
-// newBatch checks the form and its file (action "check") or creates the
-// batch: on any problem nothing is created and each is shown against its
+// newBatch checks the form and its file (POST /batches/check, the form's
+// "Check the file" button) or creates the batch (POST /batches/new): on any problem nothing is created and each is shown against its
 // field, or its row and column of the file.
 func (h *handler) newBatch(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
@@ -120,7 +120,7 @@ func (h *handler) newBatch(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "new_batch", p)
 		return
 	}
-	if r.FormValue("action") == "check" {
+	if r.URL.Path == "/batches/check" {
 		checked, err := h.svc.CheckBatch(r.Context(), params)
 		if err != nil {
 			if !p.problems(err) {

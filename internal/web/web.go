@@ -83,6 +83,7 @@ func (h *handler) routes() http.Handler {
 	m.HandleFunc("GET /batches/rows", h.batchesRows)
 	m.HandleFunc("GET /batches/new", h.newBatchPage)
 	m.HandleFunc("POST /batches/new", h.newBatch)
+	m.HandleFunc("POST /batches/check", h.newBatch) // the same form, nothing created
 	m.HandleFunc("GET /batches/{name}", h.batchPage)
 	m.HandleFunc("GET /batches/{name}/live", h.batchLive)
 	m.HandleFunc("POST /batches/{name}/start", h.batchAction)

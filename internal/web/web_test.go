@@ -134,7 +134,7 @@ func (e *env) upload(t testing.TB, action, name, csv string, extra map[string]st
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	fields := map[string]string{"csrf_token": e.csrf, "action": action, "name": name, "source": "old", "target": "new", "encoding": "auto", "interval": "24h"}
+	fields := map[string]string{"csrf_token": e.csrf, "name": name, "source": "old", "target": "new", "encoding": "auto", "interval": "24h"}
 	for k, v := range extra {
 		fields[k] = v
 	}
@@ -144,7 +144,11 @@ func (e *env) upload(t testing.TB, action, name, csv string, extra map[string]st
 	fw, _ := mw.CreateFormFile("csv", "users.csv")
 	io.WriteString(fw, csv)
 	mw.Close()
-	res, err := e.c.Post(e.ts.URL+"/batches/new", mw.FormDataContentType(), &buf)
+	path := "/batches/new"
+	if action == "check" {
+		path = "/batches/check"
+	}
+	res, err := e.c.Post(e.ts.URL+path, mw.FormDataContentType(), &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +178,7 @@ func TestEveryPageNeedsASession(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"/batches/B/start", "/batches/B/stop", "/batches/B/complete", "/batches/B/remove", "/batches/new",
-		"/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/endpoints/old/remove", "/users/a@x.example/password", "/logout"} {
+		"/batches/check", "/endpoints/new", "/endpoints/old/edit", "/endpoints/old/test", "/endpoints/old/remove", "/users/a@x.example/password", "/logout"} {
 		if code, _, _ := e.post(t, p, url.Values{}); code != http.StatusUnauthorized {
 			t.Errorf("POST %s: %d", p, code)
 		}

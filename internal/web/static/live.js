@@ -41,10 +41,8 @@
       if (!btn || btn.value !== "check" || !window.FormData || !window.DOMParser) return;
       ev.preventDefault();
       var data = new FormData(form);
-      data.set("action", "check");
       btn.disabled = true;
-      // (form.action would be the buttons named "action".)
-      fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", headers: { "X-Fragment": "check" } })
+      fetch(btn.getAttribute("formaction"), { method: "POST", body: data, credentials: "same-origin", headers: { "X-Fragment": "check" } })
         .then(function (res) { return res.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
@@ -70,9 +68,7 @@
         .catch(function (e) {
           // Without the page's help: send the form as a browser would.
           window.__checkError = String(e);
-          var a = document.createElement("input");
-          a.type = "hidden"; a.name = "action"; a.value = "check";
-          form.appendChild(a);
+          form.action = btn.getAttribute("formaction");
           form.submit();
         })
         .then(function () { btn.disabled = false; });
