@@ -87,7 +87,7 @@ func (h *handler) newEndpoint(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: value(s.InsecureSkipVerify), MaxConcurrentMigrations: value(s.MaxConcurrentMigrations),
 		MaxConcurrentIncrementalSyncs: value(s.MaxConcurrentIncrementalSyncs), MailboxAccess: value(s.MailboxAccess),
 		AdminUser: value(s.AdminUser), TokenCommand: value(s.TokenCommand)},
-		AdminPassword: value(s.AdminPassword), SkipVerify: b.SkipVerification, TestMailbox: b.TestMailbox}
+		AdminPassword: value(s.AdminPassword), SkipVerify: b.SkipVerification, TestMailbox: b.TestMailbox, Flag: settingProperty}
 	e, err := h.svc.NewEndpoint(r.Context(), p)
 	if err != nil {
 		h.fail(w, r, err, endpointFields)
@@ -173,7 +173,7 @@ type testServerBody struct {
 }
 
 // settingProperty names a connection setting in a test's fixes by its
-// property (imapconn.Config.Flag).
+// property (imapconn.Config.Flag, EndpointParams.Flag).
 func settingProperty(setting string) string {
 	switch setting {
 	case "security":
@@ -186,6 +186,10 @@ func settingProperty(setting string) string {
 		return "CAFile"
 	case "insecure-skip-verify":
 		return "InsecureSkipVerify"
+	case "test-mailbox":
+		return "TestMailbox"
+	case "skip-verify-connection":
+		return "SkipVerification"
 	}
 	return setting
 }

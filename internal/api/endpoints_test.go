@@ -62,6 +62,16 @@ func TestEndpoints(t *testing.T) {
 		if len(b.Problems) != 1 || !strings.HasPrefix(b.Problems[0].Message, imapconn.StepLogin+": ") || b.Problems[0].Fix == "" {
 			t.Errorf("connection test: %+v", b)
 		}
+		if !strings.Contains(b.Error, "SkipVerification saves it anyway") || strings.Contains(b.Error, "--") {
+			t.Errorf("the connection test's error names CLI flags: %q", b.Error)
+		}
+		// An admin who cannot log in alone: the fix names TestMailbox.
+		b = e.do("POST", "/api/v1/endpoints", map[string]any{"Name": "alone", "RemoteServer": e.tgt.Host, "Port": e.tgt.TLSPort,
+			"CAFile": e.tgt.CA.CAFile, "MailboxAccess": "master", "AdminUser": "mailadmin", "AdminPassword": adminSecret}).
+			want(t, http.StatusUnprocessableEntity, "admin alone").Error(t)
+		if len(b.Problems) != 1 || !strings.Contains(b.Problems[0].Fix, "with TestMailbox") || strings.Contains(b.Error, "--") {
+			t.Errorf("admin alone: %+v", b)
+		}
 		e.do("GET", "/api/v1/endpoints/wrong", nil).want(t, http.StatusNotFound, "not saved")
 		// A cleartext server is saved with a warning.
 		var created endpointResponse

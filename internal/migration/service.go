@@ -58,6 +58,10 @@ type EndpointParams struct {
 	// endpoint's MailboxAccess says. Without it a master or authzid
 	// target is tested by logging in as its admin alone.
 	TestMailbox string
+	// Flag (NewEndpoint) names a setting in the connection test's fixes
+	// the way the caller sets it (imapconn.Config.Flag: "security",
+	// "test-mailbox", "skip-verify-connection"…); nil: "--security".
+	Flag func(setting string) string
 }
 
 // ProbeError is a failed step of a connection test (imapconn.Probe): which
@@ -170,7 +174,7 @@ func (s *Service) NewEndpoint(ctx context.Context, p EndpointParams) (*Endpoint,
 				pe.Fix += fmt.Sprintf("; the test logged in as %s alone: if %s can log in only as another user (a Dovecot master user), "+
 					"name a mailbox for the test to open as batches will, with %s", p.AdminUser, p.AdminUser, cfg.Flag("test-mailbox"))
 			}
-			return nil, fmt.Errorf("endpoint %s: connection test failed (nothing was saved; --skip-verify-connection saves it anyway): %w", p.Name, err)
+			return nil, fmt.Errorf("endpoint %s: connection test failed (nothing was saved; %s saves it anyway): %w", p.Name, cfg.Flag("skip-verify-connection"), err)
 		}
 	}
 	e := p.Endpoint
@@ -218,6 +222,9 @@ func (s *Service) probeConfig(ctx context.Context, p *EndpointParams) (*imapconn
 	// Nothing is saved yet: the hints name the settings being given
 	// (--security), not the command that changes a saved endpoint.
 	cfg.Flag = func(name string) string { return "--" + name }
+	if p.Flag != nil {
+		cfg.Flag = p.Flag
+	}
 	return cfg, nil
 }
 
