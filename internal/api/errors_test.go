@@ -128,3 +128,30 @@ func TestAuth(t *testing.T) {
 	}
 	e.do("GET", "/api/v1/endpoints", nil).want(t, http.StatusOK, "the valid token")
 }
+
+// Behind auth's audit middleware (as the server mounts the API), a change
+// is logged with its route, object and token; a refused one is not.
+func TestAudit(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	e.h = e.srv.Auth.AuditChanges(e.h)
+	e.endpoints()
+	e.batch("b1")
+	e.do("POST", "/api/v1/batches/b1/start", nil).want(t, http.StatusOK, "start")
+	e.do("POST", "/api/v1/batches/b1/start", map[string]any{"x": 1}).want(t, http.StatusOK, "start again")
+	e.do("PATCH", "/api/v1/users/nobody@new.example", map[string]any{"Password": newSecret}).want(t, http.StatusNotFound, "refused")
+	e.do("GET", "/api/v1/batches/b1", nil).want(t, http.StatusOK, "a read")
+	log, err := e.srv.Auth.AuditLog(ctx, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range log {
+		got = append(got, a.Actor+": "+a.Action+" "+a.Object)
+	}
+	want := []string{"alice (token ci): batch start b1", "alice (token ci): batch start b1", "alice (token ci): batch create ",
+		"alice (token ci): endpoint create ", "alice (token ci): endpoint create "}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
