@@ -55,6 +55,10 @@ func New(c Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	mux.Handle(Prefix, c.Auth.RequireToken(h.routes()))
+	// Mounted at /api/: another version's path is not found, in JSON.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route: "+r.URL.Path+" (the API is under /api/v1/)", nil)
+	})
 	return mux
 }
 

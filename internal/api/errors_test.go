@@ -49,6 +49,7 @@ func TestRequestErrors(t *testing.T) {
 		{"too large patch", "PATCH", "/api/v1/users/x@y", big, "application/json", 413, "over its limit"},
 		{"malformed form", "POST", "/api/v1/batches", "--x\r\nnonsense", "multipart/form-data; boundary=x", 400, "malformed multipart/form-data"},
 		{"no route", "GET", "/api/v1/nope", "", "", 404, "no such route: /api/v1/nope"},
+		{"another version", "GET", "/api/v2/batches", "", "", 404, "the API is under /api/v1/"},
 		{"no route below", "GET", "/api/v1/endpoints/a/b", "", "", 404, "no such route"},
 		{"no method", "PUT", "/api/v1/endpoints", "", "", 405, "PUT is not a method of /api/v1/endpoints"},
 		{"no method below", "POST", "/api/v1/users/x@y", "", "", 405, "POST is not a method"},
