@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/imapmigrate/imapmigrate/internal/demoserver"
@@ -203,7 +205,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.shot("remove-batch")
 	b.do(chromedp.Click(chromedp.CSS(`.confirm button.danger`)))
-	b.poll(`document.querySelector(".notice") && document.querySelector(".notice").textContent.includes("removed")`)
+	b.poll(`location.pathname === "/batches" && document.querySelector(".notice") && document.querySelector(".notice").textContent.includes("removed")`)
 	if _, err := srv.Service.Batch(ctx, "Pilot"); err == nil {
 		t.Error("the batch is still there")
 	}
@@ -226,6 +228,32 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the audit log:\n%s", got)
 	}
 	b.shot("audit")
+
+	// Without JavaScript: the same pages, each change a form sent.
+	tab, cancelTab := chromedp.NewContext(b.ctx)
+	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil { // the tab lives as long as this first call's context
+		t.Fatal(err)
+	}
+	nb := &browser{t: t, ctx: tab, base: b.base}
+	nb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}), chromedp.Navigate(b.base+"/batches/new"))
+	nb.do(chromedp.WaitVisible(chromedp.CSS("#csv")), chromedp.SendKeys(chromedp.CSS("#name"), "NoScript"),
+		chromedp.SetUploadFiles(chromedp.CSS("#csv"), []string{goodFile}), chromedp.Click(chromedp.CSS(`button[value=check]`)))
+	nb.poll(`location.pathname === "/batches/check" && document.querySelector("#checked-h") !== null &&
+		document.querySelector(".notice").textContent.includes("choose the file again")`)
+	nb.do(chromedp.SetUploadFiles(chromedp.CSS("#csv"), []string{goodFile}), chromedp.Click(chromedp.CSS(`button[value=create]`)))
+	nb.poll(`location.pathname === "/batches/NoScript" && document.querySelector("#live") !== null`)
+	nb.do(chromedp.SetValue(chromedp.CSS("#status"), "Queued"), chromedp.Click(chromedp.CSS(".filter button")))
+	nb.poll(`location.search === "?status=Queued" && document.querySelector(".pager-info").textContent.includes("of 6 with status Queued")`)
+	if got := nb.eval(`String(document.querySelector("#live").hasAttribute("data-refreshed"))`); got != "false" {
+		t.Error("the page's script ran with JavaScript disabled")
+	}
+	nb.do(chromedp.Click(chromedp.CSS(`.head a[href="/batches/NoScript/remove"]`)))
+	nb.do(chromedp.WaitVisible(chromedp.CSS(".confirm")), chromedp.Click(chromedp.CSS(`.confirm button.danger`)))
+	nb.poll(`location.pathname === "/batches" && document.querySelector(".notice") !== null`)
 
 	// Readable on a phone.
 	b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/batches/new"))
