@@ -178,6 +178,13 @@ func TestBrowser(t *testing.T) {
 	}
 	b.poll(`document.querySelector("#summary-h") && document.querySelector("#live .summary .badge").textContent === "Synced"`)
 	b.shot("batch")
+	// A keyboard user's focus stays on the link it was on across refreshes.
+	b.do(chromedp.Focus(chromedp.CSS(`#live a[href="/users/ann.beck@new.example"]`)),
+		chromedp.Evaluate[chromedp.Void](`window.__before = document.querySelector("#live").getAttribute("data-refreshed")`))
+	b.poll(`document.querySelector("#live").getAttribute("data-refreshed") !== window.__before`)
+	if got := b.eval(`document.activeElement.getAttribute("href") || document.activeElement.tagName`); got != "/users/ann.beck@new.example" {
+		t.Errorf("the focus after a refresh is on %s", got)
+	}
 
 	// A user's page: its folders (Junk excluded).
 	b.do(chromedp.Navigate(b.base + "/users/" + names[0] + "@new.example"))

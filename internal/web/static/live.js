@@ -21,11 +21,24 @@
         })
         .then(function (html) {
           if (html === null || html === undefined) return;
-          // Keep the keyboard focus where it was if it is inside el.
-          var active = document.activeElement, id = active && el.contains(active) ? active.id : "";
+          // Keep the keyboard focus where it was if it is inside el: on
+          // the element of the same id, or the link to the same place.
+          var active = document.activeElement, key = null;
+          if (active && active !== el && el.contains(active)) {
+            key = active.id ? { id: active.id } : active.getAttribute("href") ? { href: active.getAttribute("href") } : null;
+          }
+          // A selection being made is not swept away.
+          var sel = window.getSelection && window.getSelection();
+          if (sel && !sel.isCollapsed && el.contains(sel.anchorNode)) return;
           el.innerHTML = html;
           el.setAttribute("data-refreshed", String(Date.now()));
-          if (id) { var again = document.getElementById(id); if (again) again.focus(); }
+          if (key) {
+            var again = key.id ? document.getElementById(key.id) : null;
+            if (!again && key.href) {
+              el.querySelectorAll("a[href]").forEach(function (a) { if (!again && a.getAttribute("href") === key.href) again = a; });
+            }
+            if (again) again.focus({ preventScroll: true });
+          }
         })
         .catch(function () { /* offline: try again at the next tick */ })
         .then(function () { if (!stopped) setTimeout(tick, every); });
