@@ -105,7 +105,9 @@ func (h *handler) newEndpoint(w http.ResponseWriter, r *http.Request) {
 func (h *handler) editEndpoint(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	d, params, bad := endpointForm(r, name)
-	d.HasPassword = true // the form does not know; an empty field keeps it
+	if eps, err := h.svc.Endpoints(r.Context(), name); err == nil {
+		d.HasPassword = eps[0].AdminPassword != "" // an empty field keeps it
+	}
 	p := h.newPage(r, "Endpoint "+name, "endpoints", d)
 	if len(bad) > 0 {
 		p.problems(bad)
