@@ -29,6 +29,8 @@ type UserStats struct {
 	Progress     *Progress     `json:"-"`
 	Folders      []FolderStat  `json:"FolderDetails,omitempty"`
 	SkippedItems []SkippedItem `json:"SkippedItems,omitempty"`
+	// Passes, the newest first, as UserDetails was asked (History).
+	Passes []PassRecord `json:"PassHistory,omitempty"`
 }
 
 // UserStatistics returns a user with, as asked, its folders and its

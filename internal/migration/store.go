@@ -48,6 +48,10 @@ type Store interface {
 	UpdateUser(ctx context.Context, id int64, u UserUpdate) error
 	FolderStats(ctx context.Context, userID int64) ([]FolderStat, error)
 	SkippedItems(ctx context.Context, userID int64) ([]SkippedItem, error)
+	// PassHistory lists a user's latest passes that ended, the newest
+	// first, at most limit (all that are kept when limit <= 0). Finish
+	// and ReleaseAll record them, the last PassHistoryKept of each user.
+	PassHistory(ctx context.Context, userID int64, limit int) ([]PassRecord, error)
 	// BatchSyncs adds up a batch's users' syncs: how many had their
 	// first sync, the latest first and last syncs, and the passes under
 	// way (nothing for a batch without users).
