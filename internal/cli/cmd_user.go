@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -49,13 +50,17 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 	get.Flags().StringVar(&batch, "batch", "", "only this batch")
 	get.Flags().StringVar(&status, "status", "", "only this status, in any case (Queued, Syncing, Synced, Failed, …)")
 	setFieldFlags(get, map[string]string{"Batch": "--batch", "Status": "--status"})
-	var folders, skipped bool
+	var folders, skipped, history bool
 	stats := &cobra.Command{
-		Use:   "stats EMAIL [--folders] [--skipped]",
+		Use:   "stats EMAIL [--folders] [--skipped] [--history]",
 		Short: "Statistics of one migration user: items, skipped with reasons, bytes, syncs, error",
 		Args:  cobra.ExactArgs(1),
 		RunE: withApp(g, func(cmd *cobra.Command, a *app, args []string) error {
-			st, err := a.svc.UserStatistics(cmd.Context(), args[0], folders, skipped)
+			o := migration.UserStatsOptions{Folders: folders, Skipped: skipped}
+			if history {
+				o.History = migration.PassHistoryKept
+			}
+			st, err := a.svc.UserDetails(cmd.Context(), args[0], o)
 			if err != nil {
 				return serviceError(err)
 			}
@@ -77,6 +82,9 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 				}
 				tw.Flush()
 			}
+			if history {
+				printPasses(g.stdout, st.Passes)
+			}
 			if skipped {
 				return printSkipped(g.stdout, st.SkippedItems)
 			}
@@ -85,6 +93,7 @@ func newUserCommand(g *globalOptions) *cobra.Command {
 	}
 	stats.Flags().BoolVar(&folders, "folders", false, "add per-folder detail")
 	stats.Flags().BoolVar(&skipped, "skipped", false, "list each skipped item: folder, UID, date received, subject, size, reason (Get-MigrationUserStatistics -IncludeSkippedItems)")
+	stats.Flags().BoolVar(&history, "history", false, "list the user's latest passes (at most 100), the newest first: kind, worker, start, duration, status, items synced and skipped, bytes, error")
 	cmd.AddCommand(get, stats)
 	return cmd
 }
@@ -94,4 +103,18 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format(time.DateTime)
+}
+
+// printPasses writes the history of a user's passes as a table.
+func printPasses(w io.Writer, ps []migration.PassRecord) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nKIND\tWORKER\tSTART\tDURATION\tSTATUS\tITEMS SYNCED\tITEMS SKIPPED\tBYTES\tERROR")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Kind, p.Worker, when(p.Started), p.Duration, p.Status, p.ItemsSynced,
+			p.ItemsSkipped, humanBytes(p.Bytes), p.Error)
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(tw, "(no pass has ended yet)")
+	}
+	tw.Flush()
 }
