@@ -7,8 +7,9 @@ import (
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
 
-// userData is a user's page: its statistics with folders and skipped
-// items (migration.UserStats names both Folders).
+// userData is a user's page: its statistics with folders, skipped items
+// and its latest passes, the newest first (migration.UserStats names both
+// Folders).
 type userData struct {
 	*migration.UserStats
 	FolderList []migration.FolderStat
@@ -20,7 +21,7 @@ func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
 
 // showUser renders a user's page, with the problems of its password form.
 func (h *handler) showUser(w http.ResponseWriter, r *http.Request, status int, formErr error) {
-	st, err := h.svc.UserStatistics(r.Context(), r.PathValue("email"), true, true)
+	st, err := h.svc.UserDetails(r.Context(), r.PathValue("email"), migration.UserStatsOptions{Folders: true, Skipped: true, History: migration.PassHistoryKept})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -317,8 +317,9 @@ func TestBatchActionsAndRemoval(t *testing.T) {
 	if _, body, _ := e.get(t, "/batches/B"); !strings.Contains(body, "Batch B: report") || !strings.Contains(body, "Retrying") || !strings.Contains(body, "550 mailbox unavailable") {
 		t.Errorf("the batch page does not show the failed report e-mail")
 	}
-	// A user's page, and its new password.
-	if code, body, _ := e.get(t, "/users/a@new.example"); code != http.StatusOK || !strings.Contains(body, "No folder synced yet") {
+	// A user's page (its history of passes after a real sync:
+	// TestUserPageHistoryOfPasses), and its new password.
+	if code, body, _ := e.get(t, "/users/a@new.example"); code != http.StatusOK || !strings.Contains(body, "No folder synced yet") || !strings.Contains(body, "No pass has ended yet") {
 		t.Errorf("the user's page: %d", code)
 	}
 	if code, body, _ := e.post(t, "/users/a@new.example/password", url.Values{"csrf_token": {e.csrf}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "give the new password") {
