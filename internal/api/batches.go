@@ -21,21 +21,22 @@ type newBatchBody struct {
 	SourceEndpoint string `json:"SourceEndpoint"`
 	TargetEndpoint string `json:"TargetEndpoint"`
 	// CSVData is the migration file's text (Exchange's -CSVData).
-	CSVData             *string  `json:"CSVData"`
-	ExcludeFolders      []string `json:"ExcludeFolders"`
-	AutoStart           bool     `json:"AutoStart"`
-	IncrementalInterval *string  `json:"IncrementalInterval"` // "24h" or "1.00:00:00"
-	MaxMessageSize      int64    `json:"MaxMessageSize"`      // bytes; 0: 35 MB
-	ReceivedAfter       *string  `json:"ReceivedAfter"`       // 2024-01-31 or RFC 3339
-	NotificationEmails  []string `json:"NotificationEmails"`
-	ReportInterval      *string  `json:"ReportInterval"`
+	CSVData        *string  `json:"CSVData"`
+	ExcludeFolders []string `json:"ExcludeFolders"`
+	AutoStart      bool     `json:"AutoStart"`
+	// IncrementalSyncInterval, as the batch shows it: "24h" or "1.00:00:00".
+	IncrementalSyncInterval *string  `json:"IncrementalSyncInterval"`
+	MaxMessageSize          int64    `json:"MaxMessageSize"` // bytes; 0: 35 MB
+	ReceivedAfter           *string  `json:"ReceivedAfter"`  // 2024-01-31 or RFC 3339
+	NotificationEmails      []string `json:"NotificationEmails"`
+	ReportInterval          *string  `json:"ReportInterval"`
 }
 
 // batchFields name the service's fields by newBatchBody's properties;
 // batchFormFields by the form's fields.
 var (
-	batchFields     = fields{"Source": "SourceEndpoint", "Target": "TargetEndpoint", "CSV": "CSVData", "CSVOptions": "CSVData"}
-	batchFormFields = fields{"Source": "SourceEndpoint", "Target": "TargetEndpoint", "CSV": "csv", "CSVOptions": "CSVEncoding"}
+	batchFields     = fields{"Source": "SourceEndpoint", "Target": "TargetEndpoint", "CSV": "CSVData", "CSVOptions": "CSVData", "IncrementalInterval": "IncrementalSyncInterval"}
+	batchFormFields = fields{"Source": "SourceEndpoint", "Target": "TargetEndpoint", "CSV": "csv", "CSVOptions": "CSVEncoding", "IncrementalInterval": "IncrementalSyncInterval"}
 )
 
 // Body limits of POST /batches: the migration file's limit, escaped as
@@ -105,7 +106,7 @@ func batchJSON(w http.ResponseWriter, r *http.Request) (migration.BatchParams, e
 		p.CSV = strings.NewReader(*b.CSVData)
 	}
 	var err error
-	if p.IncrementalInterval, err = optionalField("IncrementalInterval", b.IncrementalInterval, parseSpan); err != nil {
+	if p.IncrementalInterval, err = optionalField("IncrementalSyncInterval", b.IncrementalSyncInterval, parseSpan); err != nil {
 		return p, err
 	}
 	if p.ReportInterval, err = optionalField("ReportInterval", b.ReportInterval, parseSpan); err != nil {
@@ -138,7 +139,7 @@ func (f *formFile) close() {
 
 // batchFormKeys are the fields of POST /batches as multipart/form-data.
 var batchFormKeys = []string{"Name", "SourceEndpoint", "TargetEndpoint", "csv", "CSVEncoding", "ExcludeFolders", "AutoStart",
-	"IncrementalInterval", "MaxMessageSize", "ReceivedAfter", "NotificationEmails", "ReportInterval"}
+	"IncrementalSyncInterval", "MaxMessageSize", "ReceivedAfter", "NotificationEmails", "ReportInterval"}
 
 // batchForm reads POST /batches as multipart/form-data: the migration
 // file in field csv (an upload, or text), the options in fields named as
@@ -194,7 +195,7 @@ func batchForm(w http.ResponseWriter, r *http.Request) (*formFile, migration.Bat
 		}
 	}
 	parse("AutoStart", func(v string) (e error) { p.AutoStart, e = parseBool(v); return })
-	parse("IncrementalInterval", func(v string) (e error) { p.IncrementalInterval, e = parseSpan(v); return })
+	parse("IncrementalSyncInterval", func(v string) (e error) { p.IncrementalInterval, e = parseSpan(v); return })
 	parse("ReportInterval", func(v string) (e error) { p.ReportInterval, e = parseSpan(v); return })
 	parse("MaxMessageSize", func(v string) (e error) { p.MaxMessageSize, e = parseBytes(v); return })
 	parse("ReceivedAfter", func(v string) (e error) { p.ReceivedAfter, e = parseDate(v); return })
@@ -230,12 +231,12 @@ func (h *handler) getBatch(w http.ResponseWriter, r *http.Request) {
 // batchSettingsBody is PATCH /batches/{name} (Set-MigrationBatch): the
 // settings given change, the others stay.
 type batchSettingsBody struct {
-	ExcludeFolders      *[]string `json:"ExcludeFolders"`
-	IncrementalInterval *string   `json:"IncrementalInterval"`
-	MaxMessageSize      *int64    `json:"MaxMessageSize"`
-	ReceivedAfter       *string   `json:"ReceivedAfter"`
-	NotificationEmails  *[]string `json:"NotificationEmails"`
-	ReportInterval      *string   `json:"ReportInterval"`
+	ExcludeFolders          *[]string `json:"ExcludeFolders"`
+	IncrementalSyncInterval *string   `json:"IncrementalSyncInterval"`
+	MaxMessageSize          *int64    `json:"MaxMessageSize"`
+	ReceivedAfter           *string   `json:"ReceivedAfter"`
+	NotificationEmails      *[]string `json:"NotificationEmails"`
+	ReportInterval          *string   `json:"ReportInterval"`
 }
 
 func (h *handler) patchBatch(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +247,7 @@ func (h *handler) patchBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	set := migration.BatchSettings{ExcludeFolders: b.ExcludeFolders, MaxMessageSize: b.MaxMessageSize, NotificationEmails: b.NotificationEmails}
 	var err error
-	if set.IncrementalInterval, err = parseOptional("IncrementalInterval", b.IncrementalInterval, parseSpan); err == nil {
+	if set.IncrementalInterval, err = parseOptional("IncrementalSyncInterval", b.IncrementalSyncInterval, parseSpan); err == nil {
 		if set.ReportInterval, err = parseOptional("ReportInterval", b.ReportInterval, parseSpan); err == nil {
 			set.ReceivedAfter, err = parseOptional("ReceivedAfter", b.ReceivedAfter, parseDate)
 		}

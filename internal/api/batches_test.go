@@ -46,15 +46,15 @@ func TestNewBatch(t *testing.T) {
 			t.Errorf("no file: %+v", b)
 		}
 		b = e.do("POST", "/api/v1/batches", map[string]any{"Name": "b1", "SourceEndpoint": "old", "TargetEndpoint": "new", "CSVData": usersCSV,
-			"IncrementalInterval": "soon"}).want(t, http.StatusUnprocessableEntity, "bad interval").Error(t)
-		if len(b.Problems) != 1 || b.Problems[0].Field != "IncrementalInterval" || b.Problems[0].Value != "soon" {
+			"IncrementalSyncInterval": "soon"}).want(t, http.StatusUnprocessableEntity, "bad interval").Error(t)
+		if len(b.Problems) != 1 || b.Problems[0].Field != "IncrementalSyncInterval" || b.Problems[0].Value != "soon" {
 			t.Errorf("bad interval: %+v", b)
 		}
 
 		// JSON, with every option.
 		var nb newBatchResponse
 		e.do("POST", "/api/v1/batches", map[string]any{"Name": "b1", "SourceEndpoint": "old", "TargetEndpoint": "new", "CSVData": usersCSV,
-			"ExcludeFolders": []string{"#JunkEmail#"}, "IncrementalInterval": "12h", "MaxMessageSize": 1000000, "ReceivedAfter": "2024-01-31",
+			"ExcludeFolders": []string{"#JunkEmail#"}, "IncrementalSyncInterval": "12h", "MaxMessageSize": 1000000, "ReceivedAfter": "2024-01-31",
 			"NotificationEmails": []string{"boss@new.example"}, "ReportInterval": "2.00:00:00"}).
 			want(t, http.StatusCreated, "b1").JSON(t, &nb)
 		if nb.Name != "b1" || nb.Users != 2 || nb.Status != migration.BatchCreated || nb.MaxMessageSize != 1000000 ||
@@ -62,8 +62,14 @@ func TestNewBatch(t *testing.T) {
 			!slices.Equal(nb.NotificationEmails, []string{"boss@new.example"}) || time.Duration(nb.ReportInterval) != 48*time.Hour {
 			t.Errorf("b1: %+v", nb.Batch)
 		}
-		if nb.IncrementalInterval != 0 {
-			t.Errorf("IncrementalInterval is shown: %v", nb.IncrementalInterval)
+		// The interval is read back under the name it was given, as a TimeSpan.
+		if nb.IncrementalInterval != migration.TimeSpan(12*time.Hour) {
+			t.Errorf("IncrementalSyncInterval read back: %v", nb.IncrementalInterval)
+		}
+		var raw map[string]any
+		e.do("GET", "/api/v1/batches/b1", nil).want(t, http.StatusOK, "b1").JSON(t, &raw)
+		if raw["IncrementalSyncInterval"] != "12:00:00" {
+			t.Errorf("GET b1: IncrementalSyncInterval %v, want 12:00:00", raw["IncrementalSyncInterval"])
 		}
 		// The same addresses again: every row named.
 		b = e.do("POST", "/api/v1/batches", map[string]any{"Name": "b2", "SourceEndpoint": "old", "TargetEndpoint": "new", "CSVData": usersCSV}).
@@ -122,13 +128,14 @@ func TestBatchCommands(t *testing.T) {
 
 		var got migration.Batch
 		e.do("PATCH", "/api/v1/batches/b1", map[string]any{"ExcludeFolders": []string{"Trash"}, "MaxMessageSize": 5000,
-			"IncrementalInterval": "01:00:00", "ReceivedAfter": "2024-02-01T08:00:00Z"}).want(t, http.StatusOK, "patch").JSON(t, &got)
-		if !slices.Equal(got.ExcludeFolders, []string{"Trash"}) || got.MaxMessageSize != 5000 || got.ReceivedAfter.IsZero() {
+			"IncrementalSyncInterval": "01:00:00", "ReceivedAfter": "2024-02-01T08:00:00Z"}).want(t, http.StatusOK, "patch").JSON(t, &got)
+		if !slices.Equal(got.ExcludeFolders, []string{"Trash"}) || got.MaxMessageSize != 5000 || got.ReceivedAfter.IsZero() ||
+			got.IncrementalInterval != migration.TimeSpan(time.Hour) {
 			t.Errorf("patched: %+v", got)
 		}
-		b := e.do("PATCH", "/api/v1/batches/b1", map[string]any{"IncrementalInterval": "0s", "ReportInterval": "5m"}).
+		b := e.do("PATCH", "/api/v1/batches/b1", map[string]any{"IncrementalSyncInterval": "0s", "ReportInterval": "5m"}).
 			want(t, http.StatusUnprocessableEntity, "bad patch").Error(t)
-		if got := fieldsOf(b); !slices.Equal(got, []string{"ReportInterval", "IncrementalInterval"}) {
+		if got := fieldsOf(b); !slices.Equal(got, []string{"ReportInterval", "IncrementalSyncInterval"}) {
 			t.Errorf("bad patch: %+v", b)
 		}
 		e.do("PATCH", "/api/v1/batches/b1", map[string]any{"MaxMessageSize": "big"}).want(t, http.StatusBadRequest, "a string for a number")

@@ -401,7 +401,7 @@ func (s *Service) NewBatch(ctx context.Context, p BatchParams) (*Batch, *csvfile
 		users = append(users, u)
 	}
 	b := &Batch{Name: p.Name, SourceEndpoint: src.Name, TargetEndpoint: tgt.Name, Intent: IntentCreated, ExcludeFolders: p.ExcludeFolders,
-		IncrementalInterval: p.IncrementalInterval, MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now(),
+		IncrementalInterval: TimeSpan(p.IncrementalInterval), MaxMessageSize: p.MaxMessageSize, ReceivedAfter: p.ReceivedAfter, CreatedAt: s.now(),
 		NotificationEmails: p.NotificationEmails, ReportInterval: TimeSpan(p.ReportInterval)}
 	if err := s.Store.CreateBatch(ctx, b, users); err != nil {
 		var ce *ConflictError
@@ -527,7 +527,7 @@ func (s *Service) SetBatch(ctx context.Context, name string, set BatchSettings) 
 		if *set.IncrementalInterval < time.Second {
 			bad.add("IncrementalInterval", set.IncrementalInterval.String(), "must be at least 1s")
 		}
-		b.IncrementalInterval = *set.IncrementalInterval
+		b.IncrementalInterval = TimeSpan(*set.IncrementalInterval)
 	}
 	if err := bad.err(); err != nil {
 		return nil, err

@@ -109,19 +109,19 @@ const (
 
 // Batch is a named set of migration users between two endpoints.
 type Batch struct {
-	Name                string        `json:"Identity"`
-	SourceEndpoint      string        `json:"SourceEndpoint"`
-	TargetEndpoint      string        `json:"TargetEndpoint"`
-	Intent              Intent        `json:"-"`
-	Status              BatchStatus   `json:"Status"`
-	ExcludeFolders      []string      `json:"ExcludeFolders,omitempty"`
-	IncrementalInterval time.Duration `json:"-"`
-	MaxMessageSize      int64         `json:"MaxMessageSize"`
-	ReceivedAfter       time.Time     `json:"ReceivedAfter,omitzero"`
-	Error               string        `json:"Error,omitempty"`
-	CreatedAt           time.Time     `json:"CreatedAt"`
-	StartedAt           time.Time     `json:"StartedAt,omitzero"`
-	CompletedAt         time.Time     `json:"CompletedAt,omitzero"`
+	Name                string      `json:"Identity"`
+	SourceEndpoint      string      `json:"SourceEndpoint"`
+	TargetEndpoint      string      `json:"TargetEndpoint"`
+	Intent              Intent      `json:"-"`
+	Status              BatchStatus `json:"Status"`
+	ExcludeFolders      []string    `json:"ExcludeFolders,omitempty"`
+	IncrementalInterval TimeSpan    `json:"IncrementalSyncInterval"`
+	MaxMessageSize      int64       `json:"MaxMessageSize"`
+	ReceivedAfter       time.Time   `json:"ReceivedAfter,omitzero"`
+	Error               string      `json:"Error,omitempty"`
+	CreatedAt           time.Time   `json:"CreatedAt"`
+	StartedAt           time.Time   `json:"StartedAt,omitzero"`
+	CompletedAt         time.Time   `json:"CompletedAt,omitzero"`
 	// NotificationEmails are told of the batch's initial sync, its
 	// completion and, every ReportInterval while it syncs, its progress.
 	NotificationEmails []string `json:"NotificationEmails,omitempty"`

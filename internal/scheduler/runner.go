@@ -83,7 +83,7 @@ func (r *SyncRunner) Run(ctx context.Context, c *migration.Claim, m *Meter) migr
 			r.Log.Warn("read the sync state's totals", "user", u.EmailAddress, "err", terr)
 		}
 	}
-	end := migration.PassEnd{Kind: c.Kind, Err: err, MaxAttempts: r.maxAttempts(), Interval: c.Batch.IncrementalInterval,
+	end := migration.PassEnd{Kind: c.Kind, Err: err, MaxAttempts: r.maxAttempts(), Interval: time.Duration(c.Batch.IncrementalInterval),
 		Warnings: sum(o.Skipped) - o.Skipped[string(syncer.SkipFiltered)]}
 	if ctx.Err() != nil {
 		end.Interrupted = context.Cause(ctx)

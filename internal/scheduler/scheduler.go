@@ -274,7 +274,7 @@ func (s *Scheduler) runContained(ctx context.Context, c *migration.Claim, m *Met
 		log.Error("internal error in a pass", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		u := c.User
 		o = migration.Outcome{Copied: u.ItemsSynced, Skipped: u.SkippedBy, Bytes: u.BytesSynced, Folders: u.Folders, Attempts: u.Attempts, At: s.Now()}
-		o = migration.EndPass(migration.PassEnd{Kind: c.Kind, Err: fmt.Errorf("internal error: panic: %v", v), Interval: c.Batch.IncrementalInterval}, o)
+		o = migration.EndPass(migration.PassEnd{Kind: c.Kind, Err: fmt.Errorf("internal error: panic: %v", v), Interval: time.Duration(c.Batch.IncrementalInterval)}, o)
 	}()
 	return s.Run(ctx, c, m)
 }

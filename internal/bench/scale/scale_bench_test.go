@@ -281,7 +281,7 @@ func (c *leaseCounter) Finish(ctx context.Context, userID int64, owner string, o
 // noop is a pass that syncs nothing and succeeds at once.
 func noop(_ context.Context, c *migration.Claim, _ *scheduler.Meter) migration.Outcome {
 	o := migration.Outcome{Attempts: c.User.Attempts, At: time.Now()}
-	return migration.EndPass(migration.PassEnd{Kind: c.Kind, Interval: c.Batch.IncrementalInterval}, o)
+	return migration.EndPass(migration.PassEnd{Kind: c.Kind, Interval: time.Duration(c.Batch.IncrementalInterval)}, o)
 }
 
 func drain(b *testing.B, ctx context.Context, dsn string, n int) map[string]float64 {

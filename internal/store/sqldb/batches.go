@@ -123,7 +123,7 @@ func scanBatch(r scanner) (*migration.Batch, error) {
 		b.NotificationEmails = strings.Split(notify, "\n")
 	}
 	b.ReportInterval = migration.TimeSpan(time.Duration(reportSecs) * time.Second)
-	b.IncrementalInterval = time.Duration(secs) * time.Second
+	b.IncrementalInterval = migration.TimeSpan(time.Duration(secs) * time.Second)
 	return &b, nil
 }
 
@@ -272,7 +272,7 @@ func (s *DB) CreateBatch(ctx context.Context, b *migration.Batch, users []migrat
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO batch (`+batchCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, NULL, NULL, ?, ?)`,
 			b.Name, b.SourceEndpoint, b.TargetEndpoint, b.Intent, strings.Join(b.ExcludeFolders, "\n"),
-			int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), s.ts(b.CreatedAt),
+			int64(time.Duration(b.IncrementalInterval)/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), s.ts(b.CreatedAt),
 			strings.Join(b.NotificationEmails, "\n"), int64(time.Duration(b.ReportInterval)/time.Second))
 		if err != nil {
 			if s.d.IsUnique(err) {
@@ -358,7 +358,7 @@ func (s *DB) Batches(ctx context.Context) ([]migration.Batch, error) {
 func (s *DB) UpdateBatchSettings(ctx context.Context, b *migration.Batch) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE batch SET exclude_folders = ?, incremental_seconds = ?, max_message_size = ?, received_after = ?, error = ?,
 		notification_emails = ?, report_seconds = ? WHERE name = ?`,
-		strings.Join(b.ExcludeFolders, "\n"), int64(b.IncrementalInterval/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), b.Error,
+		strings.Join(b.ExcludeFolders, "\n"), int64(time.Duration(b.IncrementalInterval)/time.Second), b.MaxMessageSize, s.ts(b.ReceivedAfter), b.Error,
 		strings.Join(b.NotificationEmails, "\n"), int64(time.Duration(b.ReportInterval)/time.Second), b.Name)
 	return err
 }

@@ -116,7 +116,7 @@ func testCreateBatch(t *testing.T, dsn string) {
 	mustPutEndpoint(t, s, "tgt", 10, 10)
 	now := baseTime()
 	b := &migration.Batch{Name: "A", SourceEndpoint: "src", TargetEndpoint: "tgt", Intent: migration.IntentCreated,
-		ExcludeFolders: []string{"Junk", "Trash/Old"}, IncrementalInterval: 6 * time.Hour, MaxMessageSize: 35 << 20,
+		ExcludeFolders: []string{"Junk", "Trash/Old"}, IncrementalInterval: migration.TimeSpan(6 * time.Hour), MaxMessageSize: 35 << 20,
 		ReceivedAfter: now.Add(-30 * 24 * time.Hour), CreatedAt: now}
 	us := users("one@x.example", "Two@X.example")
 	us[0].UserRoot, us[0].TargetUserName, us[0].TargetPassword = "root", "one-target", "sealed-target"
@@ -207,12 +207,12 @@ func testCreateBatch(t *testing.T, dsn string) {
 
 	// Settings change.
 	upd := *b
-	upd.ExcludeFolders, upd.IncrementalInterval, upd.MaxMessageSize, upd.ReceivedAfter, upd.Error = nil, 30*time.Minute, 0, time.Time{}, "broken"
+	upd.ExcludeFolders, upd.IncrementalInterval, upd.MaxMessageSize, upd.ReceivedAfter, upd.Error = nil, migration.TimeSpan(30*time.Minute), 0, time.Time{}, "broken"
 	if err := s.UpdateBatchSettings(ctx, &upd); err != nil {
 		t.Fatal(err)
 	}
 	got, _, _ = s.Batch(ctx, "A")
-	if len(got.ExcludeFolders) != 0 || got.IncrementalInterval != 30*time.Minute || got.MaxMessageSize != 0 || !got.ReceivedAfter.IsZero() ||
+	if len(got.ExcludeFolders) != 0 || got.IncrementalInterval != migration.TimeSpan(30*time.Minute) || got.MaxMessageSize != 0 || !got.ReceivedAfter.IsZero() ||
 		got.Error != "broken" || got.Intent != migration.IntentCreated || !got.CreatedAt.Equal(now) {
 		t.Errorf("updated batch = %+v", got)
 	}

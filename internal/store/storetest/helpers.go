@@ -63,7 +63,7 @@ func emails(prefix, domain string, n int) []string {
 
 func newBatch(name, src, tgt string) *migration.Batch {
 	return &migration.Batch{Name: name, SourceEndpoint: src, TargetEndpoint: tgt, Intent: migration.IntentCreated,
-		IncrementalInterval: time.Hour, CreatedAt: baseTime()}
+		IncrementalInterval: migration.TimeSpan(time.Hour), CreatedAt: baseTime()}
 }
 
 func mustCreateBatch(t *testing.T, s store.Store, name, src, tgt string, addrs ...string) {

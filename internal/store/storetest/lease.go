@@ -30,7 +30,7 @@ func newBatchStore(t *testing.T, dsn string, users int, maxMigrations, maxIncrem
 	for i := 0; i < users; i++ {
 		us = append(us, migration.User{EmailAddress: fmt.Sprintf("u%d@example.com", i), UserName: "u", Password: "sealed"})
 	}
-	b := &migration.Batch{Name: "B", SourceEndpoint: "src", TargetEndpoint: "tgt", Intent: migration.IntentCreated, IncrementalInterval: time.Hour, CreatedAt: time.Now()}
+	b := &migration.Batch{Name: "B", SourceEndpoint: "src", TargetEndpoint: "tgt", Intent: migration.IntentCreated, IncrementalInterval: migration.TimeSpan(time.Hour), CreatedAt: time.Now()}
 	if err := s.CreateBatch(ctx, b, us); err != nil {
 		t.Fatal(err)
 	}

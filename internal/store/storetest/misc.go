@@ -296,7 +296,7 @@ func testTimesRoundTripUTC(t *testing.T, dsn string) {
 
 	// Nanoseconds: kept to the microsecond at least.
 	fine := base.Add(123456789 * time.Nanosecond).In(east)
-	if err := s.UpdateBatchSettings(ctx, &migration.Batch{Name: "B", IncrementalInterval: time.Hour, ReceivedAfter: fine}); err != nil {
+	if err := s.UpdateBatchSettings(ctx, &migration.Batch{Name: "B", IncrementalInterval: migration.TimeSpan(time.Hour), ReceivedAfter: fine}); err != nil {
 		t.Fatal(err)
 	}
 	gb, _, _ = s.Batch(ctx, "B")
