@@ -151,7 +151,7 @@ func (h *handler) testEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, endpointFields)
 		return
 	}
-	report, err := h.svc.TestEndpoint(r.Context(), r.PathValue("name"), b.TestMailbox)
+	report, err := h.svc.TestEndpoint(r.Context(), r.PathValue("name"), b.TestMailbox, settingProperty)
 	if err != nil {
 		h.fail(w, r, err, endpointFields)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -112,6 +113,21 @@ func TestEndpoints(t *testing.T) {
 			t.Errorf("test of a source with a mailbox: %+v", b)
 		}
 		e.do("POST", "/api/v1/endpoints/nope/test", nil).want(t, http.StatusNotFound, "test unknown")
+		// A saved endpoint's failed step names its fix's setting by its
+		// property, not by `endpoint set NAME --port`.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		e.do("POST", "/api/v1/endpoints", map[string]any{"Name": "down", "RemoteServer": "127.0.0.1", "Port": closed, "Security": "none",
+			"SkipVerification": true}).want(t, http.StatusCreated, "down, not tested")
+		e.do("POST", "/api/v1/endpoints/down/test", nil).want(t, http.StatusOK, "test of down").JSON(t, &report)
+		if f := report.FirstFailure(); report.OK || f == nil || !strings.Contains(f.Fix, "check Port") || strings.Contains(f.Fix, "--") {
+			t.Errorf("the fix of a refused connection names Port: %+v", f)
+		}
+		e.do("DELETE", "/api/v1/endpoints/down", nil).want(t, http.StatusOK, "down removed")
 
 		// A server tested without saving anything.
 		e.do("POST", "/api/v1/endpoints/test", map[string]any{"RemoteServer": e.src.Host, "Port": e.src.TLSPort, "CAFile": e.src.CA.CAFile,

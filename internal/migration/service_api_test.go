@@ -63,7 +63,7 @@ func TestPatchEndpoint(t *testing.T) {
 		t.Errorf("after the patch: %+v", got)
 	}
 	// The admin password moved with the port and still opens.
-	if _, err := e.svc.TestEndpoint(ctx, "new", ""); err != nil {
+	if _, err := e.svc.TestEndpoint(ctx, "new", "", nil); err != nil {
 		t.Errorf("the password does not open after the move: %v", err)
 	}
 	// Removing the password a master target needs is refused.

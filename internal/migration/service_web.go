@@ -161,8 +161,11 @@ func (s *Service) CheckBatch(ctx context.Context, p BatchParams) (*csvfile.File,
 // every step with its verdict (imapconn.Probe). With mailbox, it logs in
 // to that mailbox as a batch would open it on this target endpoint; else a
 // master or authzid target logs in as its admin alone, and a source
-// endpoint is tested without a login.
-func (s *Service) TestEndpoint(ctx context.Context, name, mailbox string) (*imapconn.ProbeReport, error) {
+// endpoint is tested without a login. flag names a setting in the
+// report's fixes the way the caller changes it (imapconn.Config.Flag, as
+// EndpointParams.Flag); nil: the command that changes a saved endpoint
+// ("endpoint set old-imap --security").
+func (s *Service) TestEndpoint(ctx context.Context, name, mailbox string, flag func(setting string) string) (*imapconn.ProbeReport, error) {
 	e, err := s.Store.Endpoint(ctx, name)
 	if err != nil {
 		return nil, s.notFound("endpoint", name, err)
@@ -194,6 +197,9 @@ func (s *Service) TestEndpoint(ctx context.Context, name, mailbox string) (*imap
 		cfg = e.config("endpoint " + e.Name)
 	}
 	cfg.Name = "endpoint " + e.Name
+	if flag != nil {
+		cfg.Flag = flag
+	}
 	cfg.DialTimeout = 10 * time.Second
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

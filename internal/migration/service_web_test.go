@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -91,14 +92,55 @@ func TestTestEndpointRefusals(t *testing.T) {
 	e := newSealEnv(t)
 	ctx := context.Background()
 	var ve *migration.ValidationError
-	if _, err := e.svc.TestEndpoint(ctx, "nosuch", ""); !errors.As(err, &ve) {
+	if _, err := e.svc.TestEndpoint(ctx, "nosuch", "", nil); !errors.As(err, &ve) {
 		t.Errorf("no such endpoint: %v", err)
 	}
-	if _, err := e.svc.TestEndpoint(ctx, "old", "a@x.example"); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
+	if _, err := e.svc.TestEndpoint(ctx, "old", "a@x.example", nil); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
 		t.Errorf("a mailbox on a source endpoint: %v", err)
 	}
-	if _, err := e.svc.TestEndpoint(ctx, "peruser", "a@x.example"); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
+	if _, err := e.svc.TestEndpoint(ctx, "peruser", "a@x.example", nil); !errors.As(err, &ve) || ve.Field != "TestMailbox" {
 		t.Errorf("a mailbox on a per-user target: %v", err)
+	}
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+func TestTestEndpointNamesSettingsAsTheCallerDoes(t *testing.T) {
+	e := newSealEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.NewEndpoint(ctx, migration.EndpointParams{Endpoint: migration.Endpoint{Name: "down", Server: "127.0.0.1",
+		Port: closedPort(t), Security: "none"}, SkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	fix := func(flag func(string) string) string {
+		t.Helper()
+		rep, err := e.svc.TestEndpoint(ctx, "down", "", flag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := rep.FirstFailure()
+		if f == nil {
+			t.Fatalf("nothing listens, yet no step failed: %+v", rep)
+		}
+		return f.Fix
+	}
+	// By default, the command that changes the saved endpoint.
+	if got := fix(nil); !strings.Contains(got, "endpoint set down --port") {
+		t.Errorf("default fix %q does not name endpoint set down --port", got)
+	}
+	got := fix(func(setting string) string { return "<" + setting + ">" })
+	if !strings.Contains(got, "<port>") || strings.Contains(got, "--") {
+		t.Errorf("fix %q does not name the setting as the caller does", got)
 	}
 }
 

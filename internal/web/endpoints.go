@@ -80,7 +80,8 @@ func endpointForm(r *http.Request, name string) (*endpointData, migration.Endpoi
 	number("Port", d.Port, &e.Port)
 	number("MaxConcurrentMigrations", d.MaxMigrations, &e.MaxConcurrentMigrations)
 	number("MaxConcurrentIncrementalSyncs", d.MaxIncremental, &e.MaxConcurrentIncrementalSyncs)
-	p := migration.EndpointParams{Endpoint: e, AdminPassword: r.FormValue("admin_password"), SkipVerify: d.SkipVerify, TestMailbox: d.TestMailbox}
+	p := migration.EndpointParams{Endpoint: e, AdminPassword: r.FormValue("admin_password"), SkipVerify: d.SkipVerify, TestMailbox: d.TestMailbox,
+		Flag: formSetting}
 	p.ChangePassword = p.AdminPassword != ""
 	return d, p, bad
 }
@@ -136,12 +137,34 @@ func (h *handler) endpointFailed(w http.ResponseWriter, r *http.Request, p *page
 	h.render(w, r, http.StatusUnprocessableEntity, "endpoint", p)
 }
 
+// formSetting names a connection setting in a test's fixes by its field
+// on the endpoint form (imapconn.Config.Flag), not by a CLI flag.
+func formSetting(setting string) string {
+	switch setting {
+	case "security":
+		return "“Security”"
+	case "port":
+		return "“Port”"
+	case "auth":
+		return "“Login method”"
+	case "ca-file":
+		return "“CA file”"
+	case "insecure-skip-verify":
+		return "“Do not verify the server's certificate”"
+	case "test-mailbox":
+		return "“Test mailbox”"
+	case "skip-verify-connection":
+		return "“Save without testing the connection”"
+	}
+	return "“" + setting + "”"
+}
+
 // testEndpoint runs a saved endpoint's connection test and shows each
 // step with its verdict.
 func (h *handler) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	mailbox := strings.TrimSpace(r.FormValue("test_mailbox"))
-	rep, err := h.svc.TestEndpoint(r.Context(), name, mailbox)
+	rep, err := h.svc.TestEndpoint(r.Context(), name, mailbox, formSetting)
 	if err != nil {
 		eps, err2 := h.svc.Endpoints(r.Context(), name)
 		if err2 != nil {

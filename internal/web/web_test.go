@@ -376,6 +376,9 @@ func TestEndpointAndAuditPages(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "FAILED") || !strings.Contains(body, "connect") {
 		t.Errorf("a test of a closed port: %d\n%s", code, body)
 	}
+	if !strings.Contains(body, "check “Port”") || strings.Contains(body, "--port") {
+		t.Errorf("the fix does not name the form's Port field:\n%s", body)
+	}
 	// Removal: confirmed, refused while a batch uses the endpoint.
 	if code, body, _ := e.get(t, "/endpoints/src/remove"); code != http.StatusOK || !strings.Contains(body, "Remove endpoint src") {
 		t.Errorf("the confirmation page: %d", code)
