@@ -11,10 +11,23 @@ type noteKey struct{}
 
 // auditNote is how RequireToken and RequireSession, inside AuditChanges,
 // tell it who made the request and which request (with the pattern and
-// path values the inner mux set) they passed on.
+// path values the inner mux set) they passed on, and how a handler names
+// the object its request changes (SetAuditObject).
 type auditNote struct {
 	principal Principal
 	req       *http.Request
+	object    string
+}
+
+// SetAuditObject names the object of the change the request of ctx makes,
+// for an outer AuditChanges, instead of the route's path values: a
+// create's name is in its body ("POST /api/v1/batches" with Name b1 is
+// "batch create" of b1). The last call wins; nothing happens outside
+// AuditChanges, and a refused request is not recorded anyway.
+func SetAuditObject(ctx context.Context, object string) {
+	if n, ok := ctx.Value(noteKey{}).(*auditNote); ok {
+		n.object = object
+	}
 }
 
 // auditTimeout bounds the write of an audit entry (after the response, on
@@ -25,8 +38,8 @@ const auditTimeout = 5 * time.Second
 // PATCH, DELETE) that succeeded (status below 400) and that a principal
 // made: the actor is From(ctx).String(), the action is read from the
 // route's pattern ("POST /api/v1/batches/{name}/start" is "batch start"),
-// the object is the route's path values ("b1"), the detail the method and
-// path. Put it outside the muxes and RequireToken/RequireSession: they
+// the object is the route's path values ("b1") unless the handler named
+// it (SetAuditObject), the detail the method and path. Put it outside the muxes and RequireToken/RequireSession: they
 // tell it who the principal was. Requests without a principal (the login
 // form; Login audits itself) are not recorded.
 func (s *Service) AuditChanges(next http.Handler) http.Handler {
@@ -56,6 +69,9 @@ func (s *Service) AuditChanges(next http.Handler) http.Handler {
 			}
 		}
 		action, object := describe(req)
+		if note.object != "" {
+			object = note.object
+		}
 		e := AuditEntry{Actor: p.String(), Action: action, Object: object, Detail: req.Method + " " + req.URL.Path,
 			Remote: RemoteAddr(req)}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)

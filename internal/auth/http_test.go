@@ -429,3 +429,60 @@ func TestRequireSessionBodies(t *testing.T) {
 		t.Errorf("a multipart form over MaxFormBytes: %d, want 413", w.Code)
 	}
 }
+
+// A create names its object from its body: SetAuditObject, through the
+// API's token and the dashboard's session alike; outside AuditChanges it
+// does nothing.
+func TestSetAuditObject(t *testing.T) {
+	s, _, _ := newService(t)
+	ctx := context.Background()
+	secret, _, err := s.NewToken(ctx, "alice", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, csrf := login(t, s)
+	named := func(status int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			auth.SetAuditObject(r.Context(), "first")
+			auth.SetAuditObject(r.Context(), r.FormValue("name")) // the last wins
+			w.WriteHeader(status)
+		})
+	}
+	api := http.NewServeMux()
+	api.Handle("POST /api/v1/batches", named(http.StatusCreated))
+	api.Handle("POST /api/v1/endpoints", named(http.StatusUnprocessableEntity))
+	root := http.NewServeMux()
+	root.Handle("/api/v1/", s.RequireToken(api))
+	root.Handle("POST /endpoints/new", s.RequireSession("/login", named(http.StatusSeeOther)))
+	h := s.AuditChanges(root)
+	do := func(path, name string, session bool) {
+		r := httptest.NewRequest("POST", path+"?name="+name, nil)
+		if session {
+			r.AddCookie(cookie)
+			r.Header.Set(auth.CSRFHeader, csrf)
+		} else {
+			r.Header.Set("Authorization", "Bearer "+secret)
+		}
+		serve(h, r)
+	}
+	do("/api/v1/batches", "b1", false)
+	do("/api/v1/endpoints", "refused", false) // 422: not recorded
+	do("/endpoints/new", "src", true)
+	e, err := s.AuditLog(ctx, 2, 0)
+	if err != nil || len(e) != 2 {
+		t.Fatalf("audit log: %+v %v", e, err)
+	}
+	if e[0].Action != "endpoint new" || e[0].Object != "src" || e[0].Actor != "alice" {
+		t.Errorf("the dashboard's create: %+v", e[0])
+	}
+	if e[1].Action != "batch create" || e[1].Object != "b1" || e[1].Actor != "alice (token ci)" {
+		t.Errorf("the API's create: %+v", e[1])
+	}
+	// Without AuditChanges around it: nothing to note, no panic.
+	serve(s.RequireToken(named(http.StatusCreated)), func() *http.Request {
+		r := httptest.NewRequest("POST", "/api/v1/batches?name=x", nil)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		return r
+	}())
+	auth.SetAuditObject(ctx, "nothing")
+}
