@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/report"
@@ -90,6 +91,7 @@ func (h *handler) newBatch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, names)
 		return
 	}
+	auth.SetAuditObject(r.Context(), b.Name)
 	w.Header().Set("Location", Prefix+"batches/"+url.PathEscape(b.Name))
 	writeJSON(w, http.StatusCreated, newBatchResponse{Batch: b, Notices: file.Notices, Warnings: file.Warnings})
 }

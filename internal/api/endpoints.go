@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
@@ -93,6 +94,7 @@ func (h *handler) newEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err, endpointFields)
 		return
 	}
+	auth.SetAuditObject(r.Context(), e.Name)
 	w.Header().Set("Location", Prefix+"endpoints/"+url.PathEscape(e.Name))
 	writeJSON(w, http.StatusCreated, newEndpointResponse(e))
 }

@@ -150,8 +150,8 @@ func TestAudit(t *testing.T) {
 	for _, a := range log {
 		got = append(got, a.Actor+": "+a.Action+" "+a.Object)
 	}
-	want := []string{"alice (token ci): batch start b1", "alice (token ci): batch start b1", "alice (token ci): batch create ",
-		"alice (token ci): endpoint create ", "alice (token ci): endpoint create "}
+	want := []string{"alice (token ci): batch start b1", "alice (token ci): batch start b1", "alice (token ci): batch create b1",
+		"alice (token ci): endpoint create new", "alice (token ci): endpoint create old"}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
 )
@@ -100,6 +101,7 @@ func (h *handler) newEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.endpointFailed(w, r, p, err)
 		return
 	}
+	auth.SetAuditObject(r.Context(), e.Name)
 	seeOther(w, r, "/endpoints/"+url.PathEscape(e.Name)+"?done=saved")
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imapmigrate/imapmigrate/internal/auth"
 	"github.com/imapmigrate/imapmigrate/internal/credential"
 	"github.com/imapmigrate/imapmigrate/internal/csvfile"
 	"github.com/imapmigrate/imapmigrate/internal/migration"
@@ -149,6 +150,7 @@ func (h *handler) newBatch(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "new_batch", p)
 		return
 	}
+	auth.SetAuditObject(r.Context(), b.Name)
 	seeOther(w, r, "/batches/"+url.PathEscape(b.Name)+"?done=created")
 }
 

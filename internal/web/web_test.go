@@ -268,6 +268,10 @@ func TestNewBatchShowsEveryProblemThenCreates(t *testing.T) {
 	if code != http.StatusOK {
 		t.Errorf("the batch page: %d", code)
 	}
+	// The create is audited with the batch's name (it is in the form, not the path).
+	if log, err := e.srv.Auth.AuditLog(context.Background(), 1, 0); err != nil || len(log) != 1 || log[0].Action != "batch new" || log[0].Object != "B1" {
+		t.Errorf("the audit entry of the create: %+v %v", log, err)
+	}
 }
 
 func TestBatchActionsAndRemoval(t *testing.T) {
@@ -396,6 +400,16 @@ func TestEndpointAndAuditPages(t *testing.T) {
 	}
 	if code, _, _ := e.get(t, "/endpoints/src"); code != http.StatusNotFound {
 		t.Errorf("a removed endpoint: %d", code)
+	}
+	// The create is audited with the endpoint's name (in the form, not the path).
+	found := false
+	if log, err := e.srv.Auth.AuditLog(context.Background(), 100, 0); err == nil {
+		for _, a := range log {
+			found = found || a.Action == "endpoint new" && a.Object == "src"
+		}
+	}
+	if !found {
+		t.Error("no audit entry of endpoint new src")
 	}
 	code, body, _ = e.get(t, "/audit")
 	for _, want := range []string{"endpoint new", "endpoint edit", "<td>src</td>", "<td>" + adminName + "</td>"} {
