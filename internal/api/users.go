@@ -9,8 +9,11 @@ import (
 // userFields name the service's fields by userSecretsBody's properties.
 var userFields = fields{}
 
+// getUser answers a user with its folders, its skipped items and the
+// history of its passes (every one kept, the newest first).
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
-	st, err := h.svc.UserStatistics(r.Context(), r.PathValue("email"), true, true)
+	st, err := h.svc.UserDetails(r.Context(), r.PathValue("email"),
+		migration.UserStatsOptions{Folders: true, Skipped: true, History: migration.PassHistoryKept})
 	if err != nil {
 		h.fail(w, r, err, userFields)
 		return

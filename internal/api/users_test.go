@@ -36,6 +36,7 @@ func TestUsers(t *testing.T) {
 			migration.User
 			Folders      []migration.FolderStat  `json:"FolderDetails"`
 			SkippedItems []migration.SkippedItem `json:"SkippedItems"`
+			PassHistory  []migration.PassRecord  `json:"PassHistory"`
 		}
 		e.do("GET", "/api/v1/users/terry@new.example", nil).want(t, http.StatusOK, "stats").JSON(t, &st)
 		if st.Status != migration.UserSynced || st.ItemsSynced != 2 || st.ItemsSkipped != 1 || st.Batch != "b1" {
@@ -50,6 +51,21 @@ func TestUsers(t *testing.T) {
 		}
 		if len(st.SkippedItems) != 1 || st.SkippedItems[0].Subject != "Too big" || st.SkippedItems[0].Reason == "" {
 			t.Errorf("skipped items: %+v", st.SkippedItems)
+		}
+		// The history of passes: terry's passes, the newest first, the
+		// last one leaving it Synced with the items it copied.
+		if len(st.PassHistory) == 0 {
+			t.Fatalf("no pass history: %+v", st)
+		}
+		var synced int64
+		for i, p := range st.PassHistory {
+			synced += p.ItemsSynced
+			if p.Batch != "b1" || p.Worker == "" || p.Ended.IsZero() || i > 0 && p.Ended.After(st.PassHistory[i-1].Ended) {
+				t.Errorf("pass %d: %+v", i, p)
+			}
+		}
+		if last := st.PassHistory[0]; last.Status != migration.UserSynced || st.PassHistory[len(st.PassHistory)-1].Kind != migration.PassInitial || synced != 2 {
+			t.Errorf("pass history (%d synced): %+v", synced, st.PassHistory)
 		}
 		e.do("GET", "/api/v1/users/nobody@new.example", nil).want(t, http.StatusNotFound, "unknown user")
 
