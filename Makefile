@@ -2,7 +2,7 @@
 GO        ?= go
 FUZZTIME  ?= 20s
 
-.PHONY: all build test unit fuzz bench deps vet
+.PHONY: all build test unit fuzz bench deps vet screenshots
 
 all: build
 
@@ -35,3 +35,8 @@ fuzz:
 
 bench: deps build
 	$(GO) run ./internal/bench/cmd/imapbench
+
+# Take the dashboard's screenshots again (docs/screenshots/*.png), from the
+# browser test (chromium).
+screenshots:
+	IMAPMIGRATE_SCREENSHOTS=1 $(GO) test ./internal/web/ -run TestBrowser -count=1
