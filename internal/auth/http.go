@@ -172,7 +172,8 @@ func (s *Service) RequireSession(loginPath string, next http.Handler) http.Handl
 					err = r.ParseMultipartForm(multipartMemory)
 				}
 				if errors.As(err, &mbe) {
-					http.Error(w, fmt.Sprintf("the form is larger than %d MB", s.MaxFormBytes>>20), http.StatusRequestEntityTooLarge)
+					// The limit hit: this one, or a smaller one of the caller's.
+					http.Error(w, fmt.Sprintf("the form is larger than %d MiB", mbe.Limit>>20), http.StatusRequestEntityTooLarge)
 					return
 				}
 				got = r.PostFormValue(CSRFField)

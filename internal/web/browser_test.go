@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,9 @@ const chromiumPath = "/usr/bin/chromium"
 // into docs/screenshots (make screenshots); `make test` leaves them.
 const screenshotsEnv = "IMAPMIGRATE_SCREENSHOTS"
 
-// pollTimeout bounds each wait for the page to show something.
-const pollTimeout = 60 * time.Second
+// testBudget bounds the whole test when `go test` sets no deadline; with
+// one (-timeout), the test ends a little before it, to say where it was.
+const testBudget = 15 * time.Minute
 
 // browser is a headless chromium driven by the test, on the dashboard of
 // a real service with a scheduler running passes between two in-process
@@ -43,6 +45,9 @@ type browser struct {
 	ctx   context.Context
 	base  string
 	shots string // where screenshots go; "" for none
+	// deadline bounds every wait: each waits for its condition, as long
+	// as the whole test may take, never for a fixed time.
+	deadline time.Time
 }
 
 // TestBrowser runs a whole migration from the dashboard: log in, upload a
@@ -179,8 +184,11 @@ func TestBrowser(t *testing.T) {
 	b.poll(`document.querySelector("#summary-h") && document.querySelector("#live .summary .badge").textContent === "Synced"`)
 	b.shot("batch")
 	// A keyboard user's focus stays on the link it was on across refreshes.
-	b.do(chromedp.Focus(chromedp.CSS(`#live a[href="/users/ann.beck@new.example"]`)),
-		chromedp.Evaluate[chromedp.Void](`window.__before = document.querySelector("#live").getAttribute("data-refreshed")`))
+	// Focused and its refresh noted in one evaluation: the live script
+	// cannot replace the link in between (a DOM.focus on a node it just
+	// replaced would fail).
+	b.poll(`(() => { const a = document.querySelector('#live a[href="/users/ann.beck@new.example"]'); if (!a) return false;
+		a.focus(); window.__before = document.querySelector("#live").getAttribute("data-refreshed"); return document.activeElement === a; })()`)
 	b.poll(`document.querySelector("#live").getAttribute("data-refreshed") !== window.__before`)
 	if got := b.eval(`document.activeElement.getAttribute("href") || document.activeElement.tagName`); got != "/users/ann.beck@new.example" {
 		t.Errorf("the focus after a refresh is on %s", got)
@@ -205,14 +213,24 @@ func TestBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(b.base + "/batches"))
 	b.do(chromedp.WaitVisible(chromedp.CSS(`a[href="/batches/Pilot"]`)))
 	b.shot("batches")
-	b.do(chromedp.Click(chromedp.CSS(`a[href="/batches/Pilot/remove"]`)))
+	// The link is in the table the live script replaces every 300 ms.
+	b.clickLive(`a[href="/batches/Pilot/remove"]`)
 	b.do(chromedp.WaitVisible(chromedp.CSS(".confirm")))
 	if got := b.text(".confirm"); !strings.Contains(got, "its 6 migration users") {
 		t.Errorf("the confirmation:\n%s", got)
 	}
 	b.shot("remove-batch")
 	b.do(chromedp.Click(chromedp.CSS(`.confirm button.danger`)))
-	b.poll(`location.pathname === "/batches" && document.querySelector(".notice") && document.querySelector(".notice").textContent.includes("removed")`)
+	// Removed at once, as no worker holds a user of a Completed batch
+	// (a claim and a pass's end set a user's status and its lease in one
+	// transaction); were one held, the batch's page says "being removed"
+	// and its live part stops (404) once a worker has let the user go and
+	// the scheduler has finished the removal.
+	b.poll(`(location.pathname === "/batches" && document.querySelector(".notice") !== null && document.querySelector(".notice").textContent.includes("removed")) ||
+		(location.pathname === "/batches/Pilot" && document.querySelector(".notice") !== null && document.querySelector(".notice").textContent.includes("being removed"))`)
+	if strings.HasSuffix(b.location(), "done=removing") {
+		b.poll(`document.querySelector("#live").getAttribute("data-refresh-stopped") === "404"`)
+	}
 	if _, err := srv.Service.Batch(ctx, "Pilot"); err == nil {
 		t.Error("the batch is still there")
 	}
@@ -242,7 +260,7 @@ func TestBrowser(t *testing.T) {
 	if err := chromedp.Do(tab); err != nil { // the tab lives as long as this first call's context
 		t.Fatal(err)
 	}
-	nb := &browser{t: t, ctx: tab, base: b.base}
+	nb := &browser{t: t, ctx: tab, base: b.base, deadline: b.deadline}
 	nb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return err
@@ -261,6 +279,16 @@ func TestBrowser(t *testing.T) {
 	nb.do(chromedp.Click(chromedp.CSS(`.head a[href="/batches/NoScript/remove"]`)))
 	nb.do(chromedp.WaitVisible(chromedp.CSS(".confirm")), chromedp.Click(chromedp.CSS(`.confirm button.danger`)))
 	nb.poll(`location.pathname === "/batches" && document.querySelector(".notice") !== null`)
+
+	// A file over the limit: the form says so, checked in place or sent.
+	bigFile := write("big.csv", "EmailAddress,UserName,Password\r\n"+strings.Repeat("someone@new.example,someone,password\r\n", 12<<20/38))
+	b.do(chromedp.Navigate(b.base+"/batches/new"), chromedp.WaitVisible(chromedp.CSS("#csv")), chromedp.SendKeys(chromedp.CSS("#name"), "Big"),
+		chromedp.SetUploadFiles(chromedp.CSS("#csv"), []string{bigFile}), chromedp.Click(chromedp.CSS(`button[value=check]`)))
+	b.poll(`document.querySelector("#check-result").textContent.includes("the file is larger than 10 MiB")`)
+	nb.do(chromedp.Navigate(b.base+"/batches/new"), chromedp.WaitVisible(chromedp.CSS("#csv")), chromedp.SendKeys(chromedp.CSS("#name"), "Big"),
+		chromedp.SetUploadFiles(chromedp.CSS("#csv"), []string{bigFile}), chromedp.Click(chromedp.CSS(`button[value=create]`)))
+	nb.poll(`location.pathname === "/batches/new" && document.querySelector("#check-result") !== null &&
+		document.querySelector("#check-result").textContent.includes("the file is larger than 10 MiB")`)
 
 	// Readable on a phone.
 	b.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/batches/new"))
@@ -281,7 +309,10 @@ func newBrowser(t *testing.T, base string) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	b := &browser{t: t, ctx: ctx, base: base}
+	b := &browser{t: t, ctx: ctx, base: base, deadline: time.Now().Add(testBudget)}
+	if d, ok := t.Deadline(); ok {
+		b.deadline = d.Add(-30 * time.Second)
+	}
 	if os.Getenv(screenshotsEnv) == "1" {
 		b.shots = filepath.Join("..", "..", "docs", "screenshots")
 		if err := os.MkdirAll(b.shots, 0o755); err != nil {
@@ -291,10 +322,16 @@ func newBrowser(t *testing.T, base string) *browser {
 	return b
 }
 
-// do runs the actions, each step bounded.
+// bounded is the browser's context, ending at the test's deadline.
+func (b *browser) bounded() (context.Context, context.CancelFunc) {
+	return context.WithDeadline(b.ctx, b.deadline)
+}
+
+// do runs the actions (each waits for its element), bounded by the test's
+// deadline.
 func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	ctx, cancel := b.bounded()
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.t.Fatalf("browser: %v (at %s)", err, b.location())
@@ -306,9 +343,9 @@ func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 // on the new page.
 func (b *browser) poll(expr string) {
 	b.t.Helper()
-	deadline := time.Now().Add(pollTimeout)
+	deadline := b.deadline.Add(-5 * time.Second)
 	for {
-		ctx, cancel := context.WithDeadline(b.ctx, deadline.Add(5*time.Second))
+		ctx, cancel := b.bounded()
 		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(50*time.Millisecond)))
 		cancel()
 		if err == nil {
@@ -317,6 +354,8 @@ func (b *browser) poll(expr string) {
 		if strings.Contains(err.Error(), "(-32000)") && time.Now().Before(deadline) { // navigated, or its context gone
 			continue
 		}
+		// The diagnosis has a little time of its own, past the deadline.
+		b.deadline = time.Now().Add(10 * time.Second)
 		diag, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`JSON.stringify({checkError: window.__checkError || "", stopped: [...document.querySelectorAll("[data-refresh-stopped]")].map(e => e.getAttribute("data-refresh-stopped"))})`))
 		b.t.Fatalf("browser: waiting for %s: %v (at %s; %s)\n%s", expr, err, b.location(), diag, b.text("main"))
 	}
@@ -324,7 +363,7 @@ func (b *browser) poll(expr string) {
 
 func (b *browser) text(css string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := b.bounded()
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : ""; })()`, css)))
 	if err != nil {
@@ -335,7 +374,7 @@ func (b *browser) text(css string) string {
 
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := b.bounded()
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
 	if err != nil {
@@ -345,10 +384,57 @@ func (b *browser) eval(expr string) string {
 }
 
 func (b *browser) location() string {
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	ctx, cancel := b.bounded()
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	return loc
+}
+
+// clickLive clicks, with the mouse, the element css finds in a part of
+// the page that the live script replaces. chromedp.Click would find the
+// node, then ask for its box: a replacement in between fails the click
+// ("node does not belong to the document"). Here one evaluation, which
+// the page's script cannot interleave with, finds the element, scrolls it
+// into view and checks that it is the one under its centre; the mouse
+// then clicks there. The live script replaces nothing while a button is
+// pressed, and a click that lands on anything else (the part replaced by
+// another layout meanwhile) is cancelled and made again.
+func (b *browser) clickLive(css string) {
+	b.t.Helper()
+	for {
+		b.poll(fmt.Sprintf(`(() => { const e = document.querySelector(%[1]q); if (!e) return false;
+			e.scrollIntoView({block: "center"}); const r = e.getBoundingClientRect();
+			const x = r.left + r.width / 2, y = r.top + r.height / 2, at = document.elementFromPoint(x, y);
+			if (!at || !e.contains(at)) return false;
+			window.__clickAt = [x, y]; window.__clickMissed = false;
+			if (!window.__clickGuard) {
+				window.__clickGuard = true;
+				document.addEventListener("click", ev => { if (window.__clickWant && !ev.target.closest(window.__clickWant)) {
+					ev.preventDefault(); ev.stopImmediatePropagation(); window.__clickMissed = true; } }, true);
+			}
+			window.__clickWant = %[1]q; return true; })()`, css))
+		x, err := strconv.ParseFloat(b.eval(`String(window.__clickAt[0])`), 64)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		y, err := strconv.ParseFloat(b.eval(`String(window.__clickAt[1])`), 64)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		b.do(chromedp.MouseClickXY(x, y))
+		// A click that hit its element navigates (the page's variables
+		// are gone, or the evaluation fails on the page going): only a
+		// cancelled one says so.
+		ctx, cancel := b.bounded()
+		missed, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__clickMissed === true`))
+		cancel()
+		if !missed {
+			return
+		}
+		if time.Now().After(b.deadline) {
+			b.t.Fatalf("browser: click on %s: it kept landing elsewhere", css)
+		}
+	}
 }
 
 // action presses a batch's action button and waits for its notice.
@@ -364,7 +450,7 @@ func (b *browser) shot(name string) {
 	if b.shots == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	ctx, cancel := b.bounded()
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

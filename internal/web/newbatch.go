@@ -61,6 +61,11 @@ func (h *handler) newBatchPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.render(w, r, http.StatusOK, "new_batch", h.newPage(r, "New batch", "new", newBatchFormData(eps)))
+}
+
+// newBatchFormData is the new batch form as it first shows.
+func newBatchFormData(eps []migration.Endpoint) *newBatchData {
 	d := &newBatchData{Form: newBatchForm{Encoding: "auto", Interval: "24h", ReportInterval: "24h"}, Endpoints: eps}
 	// The first endpoint that can only be a source, and the first that
 	// can be a target, are chosen.
@@ -72,7 +77,7 @@ func (h *handler) newBatchPage(w http.ResponseWriter, r *http.Request) {
 			d.Form.Target = e.Name
 		}
 	}
-	h.render(w, r, http.StatusOK, "new_batch", h.newPage(r, "New batch", "new", d))
+	return d
 }
 
 // newBatch checks the form and its file (POST /batches/check, the form's
@@ -82,7 +87,8 @@ func (h *handler) newBatch(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.fail(w, r, &migration.ValidationError{Field: "CSV", Fix: fmt.Sprintf("the upload is larger than %d MB: a migration file holds at most 50,000 rows in 10 MB; split it into several batches", maxUpload>>20)})
+			h.fail(w, r, &migration.ValidationError{Field: "CSV", Fix: fmt.Sprintf("the upload is larger than %d MiB: a migration file holds at most %d rows in %d MiB; split it into several batches",
+				maxUpload>>20, csvfile.DefaultMaxRows, csvfile.DefaultMaxBytes>>20)})
 			return
 		}
 		h.fail(w, r, &migration.ValidationError{Fix: "the form could not be read: " + err.Error()})

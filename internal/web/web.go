@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -108,8 +109,61 @@ func (h *handler) routes() http.Handler {
 
 	// The body limit comes first: RequireSession reads the form for its
 	// CSRF token.
-	open.Handle("/", limitBody(maxUpload, h.auth.RequireSession(loginPath, m)))
+	// A form that says it is too large is answered first, as the
+	// dashboard does, instead of RequireSession's plain 413.
+	open.Handle("/", h.refuseLarge(limitBody(maxUpload, h.auth.RequireSession(loginPath, m))))
 	return securityHeaders(open)
+}
+
+// maxDrain is how much of a refused form refuseLarge reads before it
+// answers: a browser still sending the file when the answer comes may show
+// a reset connection instead of the answer.
+const maxDrain = 64 << 20
+
+// refuseLarge answers a logged-in session's POST whose Content-Length is
+// over maxUpload (a migration file over 10 MiB): the new batch form again
+// with the problem (413), or an error page for another form. The body is
+// not parsed, so the CSRF token is not checked: nothing is done but this
+// answer. Without a session, RequireSession answers as for any request; a
+// body without Content-Length (no browser sends one) meets limitBody, and
+// RequireSession's 413.
+func (h *handler) refuseLarge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.ContentLength <= maxUpload {
+			next.ServeHTTP(w, r)
+			return
+		}
+		pr, csrf, err := h.auth.Session(r.Context(), auth.SessionID(r))
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength <= maxDrain {
+			io.Copy(io.Discard, r.Body)
+		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), pr))
+		fix := fmt.Sprintf("the file is larger than %d MiB, the most a migration file may hold (at most %d rows): split it into several batches",
+			csvfile.DefaultMaxBytes>>20, csvfile.DefaultMaxRows)
+		if r.URL.Path != "/batches/new" && r.URL.Path != "/batches/check" {
+			p := h.newPage(r, "Too large", "", fmt.Sprintf("The form is larger than %d MiB: nothing was done.", maxUpload>>20))
+			p.CSRF = csrf
+			h.render(w, r, http.StatusRequestEntityTooLarge, "error", p)
+			return
+		}
+		eps, err := h.svc.Endpoints(r.Context(), "")
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p := h.newPage(r, "New batch", "new", newBatchFormData(eps))
+		p.CSRF = csrf
+		if r.Header.Get("X-Fragment") == "" {
+			// Sent without the page's script: the form comes back empty.
+			fix += "; the form's other fields were not read either: fill them in again"
+		}
+		p.problems(&migration.ValidationError{Field: "CSV", Fix: fix})
+		h.render(w, r, http.StatusRequestEntityTooLarge, "new_batch", p)
+	})
 }
 
 // limitBody bounds every request's body to n bytes.

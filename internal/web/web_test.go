@@ -421,3 +421,46 @@ func TestEndpointAndAuditPages(t *testing.T) {
 		t.Errorf("the audit page: %d", code)
 	}
 }
+
+// TestOversizeUpload: a migration file over the limit is answered with the
+// new batch form and the problem (413), in the dashboard's page, whether
+// sent by the form or by its "Check the file" script; a form without its
+// CSRF token is still refused (403), and without a session 401.
+func TestOversizeUpload(t *testing.T) {
+	e := newEnv(t)
+	e.login(t)
+	e.endpoints(t)
+	big := "EmailAddress,UserName,Password\r\n" + strings.Repeat("someone@new.example,someone,password\r\n", 12<<20/38)
+	for _, action := range []string{"create", "check"} {
+		code, body, _ := e.upload(t, action, "Big", big, nil)
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "the file is larger than 10 MiB") ||
+			!strings.Contains(body, `id="check-result"`) || !strings.Contains(body, `<form class="form" method="post" action="/batches/new"`) ||
+			!strings.Contains(body, `name="csrf_token" value="`+e.csrf+`"`) || !strings.Contains(body, adminName) {
+			t.Errorf("%s with a 12 MiB file: %d\n%s", action, code, body)
+		}
+	}
+	if bs, _ := e.srv.Service.Batches(context.Background(), ""); len(bs) != 0 {
+		t.Errorf("a batch was created: %+v", bs)
+	}
+	// The session still works on the same connection.
+	if code, _, _ := e.get(t, "/batches"); code != http.StatusOK {
+		t.Errorf("the batches after the refusal: %d", code)
+	}
+	// No token: 403, as for a small form.
+	csrf := e.csrf
+	e.csrf = ""
+	if code, body, _ := e.upload(t, "create", "Small", "EmailAddress,UserName,Password\r\na@new.example,a,pw\r\n", nil); code != http.StatusForbidden {
+		t.Errorf("a small form without its token: %d\n%s", code, body)
+	}
+	e.csrf = csrf
+	// Without a session, as any request without one.
+	jarless := &http.Client{CheckRedirect: e.c.CheckRedirect}
+	res, err := jarless.Post(e.ts.URL+"/batches/new", "multipart/form-data; boundary=x", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a large form without a session: %d", res.StatusCode)
+	}
+}

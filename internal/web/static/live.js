@@ -5,6 +5,14 @@
 (function () {
   "use strict";
 
+  // The element a pointer (mouse button, finger) is pressed on, if any.
+  var pressed = null;
+  document.addEventListener("pointerdown", function (ev) { pressed = ev.target; }, true);
+  ["pointerup", "pointercancel"].forEach(function (t) {
+    // After the click event, which follows pointerup in the same task.
+    document.addEventListener(t, function () { setTimeout(function () { pressed = null; }, 0); }, true);
+  });
+
   function refresh(el) {
     var url = el.getAttribute("data-refresh");
     var every = parseInt(el.getAttribute("data-interval"), 10) || 3000;
@@ -27,9 +35,13 @@
           if (active && active !== el && el.contains(active)) {
             key = active.id ? { id: active.id } : active.getAttribute("href") ? { href: active.getAttribute("href") } : null;
           }
-          // A selection being made is not swept away.
+          // A selection being made is not swept away, nor the element
+          // a mouse button is pressed on: replaced before the button is
+          // released, it would get no click (the press and the release on
+          // different elements).
           var sel = window.getSelection && window.getSelection();
           if (sel && !sel.isCollapsed && el.contains(sel.anchorNode)) return;
+          if (pressed && el.contains(pressed)) return;
           el.innerHTML = html;
           el.setAttribute("data-refreshed", String(Date.now()));
           if (key) {
