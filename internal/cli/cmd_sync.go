@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/imapmigrate/imapmigrate/internal/imapconn"
+	"github.com/imapmigrate/imapmigrate/internal/migration"
 	"github.com/imapmigrate/imapmigrate/internal/sensitive"
 	"github.com/imapmigrate/imapmigrate/internal/store"
 	"github.com/imapmigrate/imapmigrate/internal/syncer"
@@ -294,26 +295,13 @@ func authzSuffix(c *imapconn.Config) string {
 	return ";authzid=" + c.Authzid
 }
 
-// parseSize reads "35MB", "35000000", "1.5GiB", "512KB".
+// parseSize is migration.ParseSize, its error naming the value as written.
 func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
-	units := []struct {
-		suffix string
-		mult   float64
-	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	mult := 1.0
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			mult = u.mult
-			s = strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
-			break
-		}
+	n, err := migration.ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is %w", s, err)
 	}
-	var v float64
-	if _, err := fmt.Sscanf(s, "%g", &v); err != nil || v <= 0 {
-		return 0, fmt.Errorf("%q is not a size: write e.g. 35MB, 512KiB or 1000000", s)
-	}
-	return int64(v * mult), nil
+	return n, nil
 }
 
 func printSyncJSON(w io.Writer, res *syncer.Result, state string, runErr error) {

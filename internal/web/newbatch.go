@@ -203,7 +203,7 @@ func (f *newBatchForm) params() (migration.BatchParams, migration.ValidationErro
 		p.ReportInterval = d
 	}
 	if f.MaxSize != "" {
-		n, err := parseSize(f.MaxSize)
+		n, err := migration.ParseSize(f.MaxSize)
 		if err != nil {
 			bad = append(bad, &migration.ValidationError{Field: "MaxMessageSize", Value: f.MaxSize, Fix: err.Error()})
 		}
@@ -236,26 +236,4 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("not a duration: write e.g. 24h, 90m or 1d")
 	}
 	return d, nil
-}
-
-// parseSize reads "35MB", "512KiB" or "1000000" (bytes).
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
-	units := []struct {
-		suffix string
-		mult   float64
-	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	mult := 1.0
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			mult = u.mult
-			s = strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
-			break
-		}
-	}
-	var v float64
-	if _, err := fmt.Sscanf(s, "%g", &v); err != nil || v <= 0 {
-		return 0, errors.New("not a size: write e.g. 35MB, 512KiB or 1000000")
-	}
-	return int64(v * mult), nil
 }
