@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -153,6 +154,13 @@ func (h *handler) removeBatchPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) removeBatch(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	removed, err := h.svc.RemoveBatch(r.Context(), name)
+	if errors.Is(err, migration.ErrNotFound) {
+		// Already gone: a form sent twice (a browser may send a POST
+		// again on a new connection when the first one closed before
+		// the answer) finds what the first one asked for.
+		seeOther(w, r, "/batches?done=gone")
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -224,6 +224,7 @@ var notices = map[string]string{
 	"stopped":   "Stop asked: passes under way stop at a safe point, their state kept.",
 	"completed": "Complete asked: each user gets a last incremental sync, then the batch is done.",
 	"removed":   "The batch is removed.",
+	"gone":      "There is no batch of that name any more: it is removed.",
 	"removing":  "The batch is being removed: a worker is still stopping one of its users.",
 	"created":   "The batch is created.",
 	"saved":     "Saved.",

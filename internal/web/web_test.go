@@ -345,6 +345,10 @@ func TestBatchActionsAndRemoval(t *testing.T) {
 	if code, _, _ := e.get(t, "/batches/B"); code != http.StatusNotFound {
 		t.Errorf("a removed batch: %d", code)
 	}
+	// The same form sent again finds the batch gone, as it asked.
+	if code, _, hd := e.post(t, "/batches/B/remove", url.Values{"csrf_token": {e.csrf}}); code != http.StatusSeeOther || hd.Get("Location") != "/batches?done=gone" {
+		t.Errorf("remove again: %d %q", code, hd.Get("Location"))
+	}
 }
 
 func TestEndpointAndAuditPages(t *testing.T) {
